@@ -1,0 +1,1 @@
+"""Deployment: the local runner behind `make run`, and the production manifests."""

@@ -1,0 +1,1 @@
+"""Running the whole platform on one machine (`make run`) and in tests."""

@@ -1,0 +1,1 @@
+"""Shared kernel: infrastructure only (config, database, outbox, inbox, object store, errors)."""

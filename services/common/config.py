@@ -1,0 +1,72 @@
+"""Configuration from the environment: the one place that reads DESA_* variables."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+SERVICES = ("registry", "letters", "finance", "potential")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every variable, its default safe for a local run. Documented in README.md."""
+
+    amqp_uri: str = field(default_factory=lambda: _env(
+        "DESA_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"))
+    database_url_template: str = field(default_factory=lambda: _env(
+        "DESA_DATABASE_URL_TEMPLATE", "postgresql+psycopg2://postgres@127.0.0.1:5432/desa_{service}"))
+    s3_endpoint: str = field(default_factory=lambda: _env("DESA_S3_ENDPOINT", "127.0.0.1:8333"))
+    s3_access_key: str = field(default_factory=lambda: _env("DESA_S3_ACCESS_KEY", "desa-local"))
+    s3_secret_key: str = field(default_factory=lambda: _env(
+        "DESA_S3_SECRET_KEY", "desa-local-secret-change-me"))
+    s3_secure: bool = field(default_factory=lambda: _env_bool("DESA_S3_SECURE", False))
+    s3_region: str = field(default_factory=lambda: _env("DESA_S3_REGION", "us-east-1"))
+    documents_bucket: str = field(default_factory=lambda: _env(
+        "DESA_DOCUMENTS_BUCKET", "desa-documents"))
+    jwt_secret: str = field(default_factory=lambda: _env(
+        "DESA_JWT_SECRET", "local-development-only-jwt-secret-change-me"))
+    token_ttl_seconds: int = field(default_factory=lambda: int(_env(
+        "DESA_TOKEN_TTL_SECONDS", "900")))
+    rpc_timeout_seconds: float = field(default_factory=lambda: float(_env(
+        "DESA_RPC_TIMEOUT_SECONDS", "10")))
+    public_url: str = field(default_factory=lambda: _env("DESA_PUBLIC_URL", "http://127.0.0.1:8000"))
+    max_request_bytes: int = field(default_factory=lambda: int(_env(
+        "DESA_MAX_REQUEST_BYTES", str(10 * 1024 * 1024))))
+    letter_signing_key: str = field(default_factory=lambda: _env("DESA_LETTER_SIGNING_KEY", ""))
+    relay_poll_seconds: float = field(default_factory=lambda: float(_env(
+        "DESA_RELAY_POLL_SECONDS", "0.2")))
+    log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))
+    max_workers: int = field(default_factory=lambda: int(_env("DESA_MAX_WORKERS", "10")))
+
+    def database_url(self, service: str) -> str:
+        return self.database_url_template.format(service=service)
+
+    def nameko_config(self) -> dict:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": self.max_workers,
+            "serializer": "json",
+            "DESA_SERVICE_SETTINGS": True,
+        }
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between runs)."""
+    get_settings.cache_clear()

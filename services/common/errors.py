@@ -1,0 +1,74 @@
+"""Errors that cross the RPC wire as themselves and map to one HTTP error body at the gateway.
+
+Each error carries `(message, fields)` as its args, so nameko serialises and rebuilds it on the
+calling side (`deserialize_to_instance`), and the gateway turns it into
+`{"error": {"code", "message", "fields"}}` with the status in `http_status`.
+"""
+from __future__ import annotations
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class DesaError(Exception):
+    code = "error"
+    http_status = 500
+
+    def __init__(self, message: str, fields: dict | None = None):
+        super().__init__(message, fields or {})
+        self.message = message
+        self.fields = fields or {}
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_body(self) -> dict:
+        body = {"code": self.code, "message": self.message}
+        if self.fields:
+            body["fields"] = self.fields
+        return {"error": body}
+
+
+@deserialize_to_instance
+class ValidationFailed(DesaError):
+    """Input does not have the right form (HTTP 400)."""
+    code = "validation_error"
+    http_status = 400
+
+
+@deserialize_to_instance
+class Unauthenticated(DesaError):
+    code = "unauthorized"
+    http_status = 401
+
+
+@deserialize_to_instance
+class Forbidden(DesaError):
+    code = "forbidden"
+    http_status = 403
+
+
+@deserialize_to_instance
+class NotFound(DesaError):
+    code = "not_found"
+    http_status = 404
+
+
+@deserialize_to_instance
+class Conflict(DesaError):
+    """The request clashes with the current state (duplicate NIK, letter already signed)."""
+    code = "conflict"
+    http_status = 409
+
+
+@deserialize_to_instance
+class Unprocessable(DesaError):
+    """Well-formed input that the domain rules refuse (HTTP 422)."""
+    code = "unprocessable"
+    http_status = 422
+
+
+@deserialize_to_instance
+class TooManyAttempts(DesaError):
+    """Login locked after repeated failures."""
+    code = "too_many_attempts"
+    http_status = 429

@@ -1,0 +1,42 @@
+"""Alembic, one history per service database: `upgrade(service)` and the shared env.py body."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from services.common.config import get_settings
+from services.common.db import create_database
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(service: str, url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", (url or get_settings().database_url(service))
+                        .replace("%", "%%"))
+    return cfg
+
+
+def upgrade(service: str, url: str | None = None) -> None:
+    """Create the service's database if needed and bring it to the latest migration."""
+    url = url or get_settings().database_url(service)
+    create_database(url)
+    command.upgrade(alembic_config(service, url), "head")
+
+
+def run_env(target_metadata: sa.MetaData) -> None:
+    """Body of every service's migrations/env.py (online mode only)."""
+    from alembic import context
+
+    engine = sa.create_engine(context.config.get_main_option("sqlalchemy.url"),
+                              poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
