@@ -1,12 +1,18 @@
-"""Fixtures shared by every test folder."""
-from __future__ import annotations
+"""Fixtures shared by every test folder.
 
-import pytest
+Services run under eventlet, so the test process is monkey patched too (before anything imports
+socket, threading or psycopg2): nameko containers started by tests behave as in production.
+"""
+import eventlet
 
-from services.common import migrations
-from services.common.config import get_settings
-from services.common.topology import declare_topology, service_classes
-from tests.support.infrastructure import Infrastructure
+eventlet.monkey_patch()
+
+import pytest  # noqa: E402
+
+from services.common import migrations  # noqa: E402
+from services.common.config import get_settings  # noqa: E402
+from services.common.topology import declare_topology, service_classes  # noqa: E402
+from tests.support.infrastructure import Infrastructure  # noqa: E402
 
 
 @pytest.fixture(scope="session")

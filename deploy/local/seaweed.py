@@ -88,6 +88,9 @@ def wait_ready(endpoint: str, access_key: str, secret_key: str, timeout: float =
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"weed exited with code {process.returncode}")
         try:
+            host, port = endpoint.rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=1):
+                pass
             client.list_buckets()
             return
         except Exception as exc:  # noqa: BLE001 - not up yet

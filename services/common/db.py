@@ -17,7 +17,9 @@ from services.common.config import get_settings
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    options = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    options = {"pool_pre_ping": True}
+    if kwargs.get("poolclass") is not sa.pool.NullPool:
+        options.update(pool_size=10, max_overflow=10)
     options.update(kwargs)
     return sa.create_engine(url, **options)
 

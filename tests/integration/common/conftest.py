@@ -1,0 +1,33 @@
+"""A scratch "kernel" database with the outbox, inbox and dead-letter tables, for kernel tests."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from services.common.db import create_database, drop_database, make_engine
+from services.common.inbox import dead_letters_table, inbox_table
+from services.common.outbox import outbox_table
+
+KERNEL = "kernel"
+
+metadata = sa.MetaData()
+outbox = outbox_table(metadata)
+inbox_table(metadata)
+dead_letters = dead_letters_table(metadata)
+things = sa.Table(
+    "things", metadata,
+    sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+)
+
+
+@pytest.fixture
+def kernel_db(infra):
+    url = infra.database_url(KERNEL)
+    create_database(url)
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+    drop_database(url)
