@@ -7,6 +7,7 @@ broker confirmed it. A crash between publish and mark re-publishes: consumers ar
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -58,10 +59,8 @@ class Relay:
 
     def close(self) -> None:
         if self._connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing a broken connection may fail again
                 self._connection.release()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail again
-                pass
         self._connection = None
         self._producer = None
 

@@ -5,6 +5,7 @@ everything is removed at the end.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -65,14 +66,10 @@ class Infrastructure:
 
     def stop(self) -> None:
         for service in SERVICES:
-            try:
+            with contextlib.suppress(Exception):  # best effort cleanup
                 drop_database(self.database_url(service))
-            except Exception:  # noqa: BLE001 - best effort cleanup
-                pass
-        try:
+        with contextlib.suppress(Exception):
             rabbitmqctl("delete_vhost", self.vhost)
-        except Exception:  # noqa: BLE001
-            pass
         if self._weed is not None:
             self._weed.terminate()
             try:
