@@ -85,7 +85,7 @@ def test_event_without_subscriber_is_marked_unrouted_not_lost(kernel_db, listene
 def test_broker_down_keeps_rows_and_records_the_failure(kernel_db, listener):
     record(kernel_db, 3)
     dead = Relay(KERNEL, engine=kernel_db, amqp_uri="amqp://guest:guest@127.0.0.1:1/")
-    with pytest.raises(OSError):
+    with pytest.raises(kombu.exceptions.OperationalError):
         dead.publish_pending()
     assert unsent(kernel_db) == 3
     with kernel_db.connect() as conn:
