@@ -73,7 +73,7 @@ class Infrastructure:
         if self._weed is not None:
             self._weed.terminate()
             try:
-                self._weed.wait(timeout=20)
+                self._weed.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 self._weed.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
