@@ -7,6 +7,12 @@ import eventlet
 
 eventlet.monkey_patch()
 
+# nameko's fixtures import these lazily; an import that parses source after greenlets have run
+# trips CPython 3.11's "AST constructor recursion depth mismatch", so import them up front.
+import kombu.mixins  # noqa: E402, F401
+import nameko.containers  # noqa: E402, F401
+import nameko.runners  # noqa: E402, F401
+import nameko.standalone.rpc  # noqa: E402, F401
 import pytest  # noqa: E402
 
 from services.common import migrations  # noqa: E402

@@ -64,6 +64,9 @@ def command(data_dir: Path, ports: SeaweedPorts, s3_config: Path) -> list[str]:
         "-filer", "-s3", f"-s3.port={ports.s3}", f"-s3.port.grpc={free_port()}",
         "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={s3_config}",
         "-master.volumeSizeLimitMB=64", "-volume.max=0",
+        # One machine, no peers to drain to: the default 10 s pause before stopping only slows
+        # `make stop` and test teardown.
+        "-volume.preStopSeconds=0",
         f"-filer.localSocket={data_dir}/filer.sock",
     ]
 

@@ -3,8 +3,12 @@
 Each error carries `(message, fields)` as its args, so nameko serialises and rebuilds it on the
 calling side (`deserialize_to_instance`), and the gateway turns it into
 `{"error": {"code", "message", "fields"}}` with the status in `http_status`.
+`fields` travels as a JSON string: nameko stringifies every non-string value in exception args
+(a CSV line 3 would arrive as "3", a null field as "None").
 """
 from __future__ import annotations
+
+import json
 
 from nameko.exceptions import deserialize_to_instance
 
@@ -13,10 +17,13 @@ class DesaError(Exception):
     code = "error"
     http_status = 500
 
-    def __init__(self, message: str, fields: dict | None = None):
-        super().__init__(message, fields or {})
+    def __init__(self, message: str, fields: dict | str | None = None):
+        if isinstance(fields, str):  # rebuilt on the calling side of an RPC
+            fields = json.loads(fields)
+        fields = fields or {}
+        super().__init__(message, json.dumps(fields, default=str))
         self.message = message
-        self.fields = fields or {}
+        self.fields = fields
 
     def __str__(self) -> str:
         return self.message

@@ -46,3 +46,19 @@ class Outbox:
             event_id=envelope["event_id"], type=type, village_code=village_code,
             aggregate_id=str(aggregate_id), envelope=envelope))
         return envelope
+
+    def record_many(self, session: Session, events: list[dict]) -> list[dict]:
+        """Like `record` for many events in one statement (bulk imports); order is kept.
+
+        Each item: {"type", "village_code", "aggregate_id", "payload"}.
+        """
+        envelopes = [make_envelope(source=self.service_name, type=e["type"],
+                                   village_code=e["village_code"],
+                                   aggregate_id=e["aggregate_id"], payload=e["payload"])
+                     for e in events]
+        if envelopes:
+            session.execute(self.table.insert(), [
+                {"event_id": env["event_id"], "type": env["type"],
+                 "village_code": env["village_code"], "aggregate_id": env["aggregate_id"],
+                 "envelope": env} for env in envelopes])
+        return envelopes

@@ -1,0 +1,1 @@
+"""Registry service: villages, residents, families (Kartu Keluarga), life events, accounts."""

@@ -1,0 +1,73 @@
+"""Registry events: their names and the state-carrying payloads (also the RPC return values)."""
+from __future__ import annotations
+
+from services.registry import domain, models, schemas
+from services.registry.reference import district_prefixes
+
+VILLAGE_UPDATED = "village.updated"
+RESIDENT_REGISTERED = "resident.registered"
+RESIDENT_UPDATED = "resident.updated"
+RESIDENT_DIED = "resident.died"
+RESIDENT_MOVED_OUT = "resident.moved_out"
+RESIDENT_MOVED_IN = "resident.moved_in"
+FAMILY_UPDATED = "family.updated"
+
+ALL = (VILLAGE_UPDATED, RESIDENT_REGISTERED, RESIDENT_UPDATED, RESIDENT_DIED, RESIDENT_MOVED_OUT,
+       RESIDENT_MOVED_IN, FAMILY_UPDATED)
+
+# The event a life event emits about the resident it happened to (a birth registers the child).
+LIFE_EVENT_TYPES = {
+    domain.BIRTH: RESIDENT_REGISTERED,
+    domain.DEATH: RESIDENT_DIED,
+    domain.MOVE_OUT: RESIDENT_MOVED_OUT,
+    domain.MOVE_IN: RESIDENT_MOVED_IN,
+    domain.DISAPPEARANCE: RESIDENT_UPDATED,
+}
+
+_VILLAGE = schemas.Village()
+_RESIDENT = schemas.Resident()
+_FAMILY = schemas.Family()
+_LIFE_EVENT = schemas.LifeEvent()
+
+VILLAGE_COLUMNS = tuple(_VILLAGE.fields)
+RESIDENT_COLUMNS = tuple(name for name in _RESIDENT.fields
+                         if name not in ("address", "warnings"))
+ADDRESS_COLUMNS = ("dusun", "rw", "rt", "street")
+
+
+def village_state(village: models.Village) -> dict:
+    return _VILLAGE.dump({name: getattr(village, name) for name in VILLAGE_COLUMNS})
+
+
+def resident_state(resident: models.Resident) -> dict:
+    data = {name: getattr(resident, name) for name in RESIDENT_COLUMNS}
+    data["address"] = {name: getattr(resident, name) for name in ADDRESS_COLUMNS}
+    data["warnings"] = domain.record_warnings(resident.nik, birth_date=resident.birth_date,
+                                              known_districts=district_prefixes())
+    return _RESIDENT.dump(data)
+
+
+def _member(membership: models.FamilyMembership) -> dict:
+    return {"nik": membership.resident.nik, "name": membership.resident.name,
+            "relationship": membership.relationship, "valid_from": membership.valid_from,
+            "valid_to": membership.valid_to}
+
+
+def family_state(family: models.Family) -> dict:
+    return _FAMILY.dump({
+        "number": family.number,
+        "village_code": family.village_code,
+        "head_nik": family.head.nik if family.head is not None else None,
+        "address": {name: getattr(family, name) for name in ADDRESS_COLUMNS},
+        "members": [_member(m) for m in family.memberships if m.valid_to is None],
+        "history": [_member(m) for m in family.memberships if m.valid_to is not None],
+        "updated_at": family.updated_at,
+    })
+
+
+def life_event_state(event: models.LifeEvent, nik: str) -> dict:
+    return _LIFE_EVENT.dump({
+        "id": event.id, "type": event.type, "nik": nik, "village_code": event.village_code,
+        "date": event.event_date, "reported_at": event.reported_on, "details": event.details,
+        "actor": event.actor, "recorded_at": event.recorded_at,
+    })
