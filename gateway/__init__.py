@@ -1,0 +1,1 @@
+"""HTTP gateway: the only HTTP entry to the platform (auth, village scoping, validation, RPC)."""

@@ -1,0 +1,101 @@
+"""The gateway's Flask application: `create_app()`, served by gunicorn (gthread workers)."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+
+from flask import Flask, Response, g, request
+from flask_smorest import Api
+
+from gateway.errors import error_body, handle_http_exception, register_error_handlers
+from gateway.rpc import RpcPool
+from gateway.schemas import ErrorSchema
+from services.common.config import Settings, get_settings
+from services.common.logs import configure_logging, request_id_var
+
+log = logging.getLogger("gateway.access")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A caller's request id is echoed into logs and headers, so only accept a plain token.
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SWAGGER_UI_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+REDOC_CDN = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+
+
+class DesaApi(Api):
+    """flask-smorest's Api with our error body (its own is not ARCHITECTURE rule 6's)."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+
+def _start_request() -> None:
+    supplied = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = supplied if _REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+    g.request_id_token = request_id_var.set(g.request_id)
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    started = g.get("request_started")
+    # The route pattern, never the path: paths carry NIKs and family numbers.
+    route = request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+    actor = g.get("desa_actor")
+    log.info("request", extra={
+        "method": request.method, "route": route, "status": response.status_code,
+        "role": actor.role if actor else None,
+        "username": actor.username if actor else None,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None})
+    return response
+
+
+def _end_request(exc: BaseException | None) -> None:
+    token = g.pop("request_id_token", None)
+    if token is not None:
+        request_id_var.reset(token)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, service="gateway")
+    app = Flask("gateway")
+    app.json.sort_keys = False  # keep the services' field order (nik, name, ...) in responses
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        API_TITLE="Desa Digital",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_CDN,
+        OPENAPI_REDOC_PATH="redoc",
+        OPENAPI_REDOC_URL=REDOC_CDN,
+        API_SPEC_OPTIONS={
+            "info": {"description": "Public services platform for the villages of Kabupaten "
+                                    "Serang. Every error has the body `" + json.dumps(
+                                        error_body("validation_error", "...",
+                                                   {"nik": ["..."]})) + "`."},
+            "components": {"securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        },
+    )
+    app.extensions["desa"] = {"settings": settings, "rpc": RpcPool(settings)}
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_end_request)
+
+    api = DesaApi(app)
+    register_error_handlers(app)
+
+    from gateway.routes import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    return app

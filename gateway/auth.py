@@ -1,0 +1,149 @@
+"""Who is calling and what they may reach: JWT tokens, the Actor, `@requires` and `scope_for`.
+
+Tokens are short-lived HS256 JWTs (DESA_JWT_SECRET, DESA_TOKEN_TTL_SECONDS). Village scoping
+follows ARCHITECTURE.md's roles: officers and heads act in their own village, a resident only
+on their own record, regency admins everywhere, operators never on resident data.
+"""
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from flask import current_app, g, request
+
+from services.common.config import Settings, get_settings
+from services.common.errors import Forbidden, Unauthenticated
+
+ALGORITHM = "HS256"
+ROLES = ("resident", "officer", "head", "regency_admin", "operator")
+VILLAGE_ROLES = ("resident", "officer", "head")
+# Who may read and manage residents and families (each within scope_for's limits).
+RESIDENT_MANAGERS = ("officer", "head", "regency_admin")
+SECURITY = [{"bearerAuth": []}]
+
+
+@dataclass(frozen=True)
+class Actor:
+    role: str
+    village_code: str | None
+    username: str | None
+    nik: str | None
+    subject: str
+
+    def as_dict(self) -> dict:
+        """The actor as services record it for audit."""
+        return {"role": self.role, "village_code": self.village_code,
+                "username": self.username, "nik": self.nik}
+
+
+def issue_token(identity: dict, settings: Settings | None = None,
+                now: datetime | None = None) -> tuple[str, int]:
+    """A signed token for an authenticated identity (from registry's authenticate_*).
+
+    Returns (token, lifetime in seconds).
+    """
+    settings = settings or get_settings()
+    role = identity["role"]
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    issued = now or datetime.now(UTC)
+    ttl = settings.token_ttl_seconds
+    claims = {
+        "sub": str(identity["subject"]),
+        "role": role,
+        "village_code": identity.get("village_code"),
+        "nik": identity.get("nik"),
+        "username": identity.get("username"),
+        "iat": issued,
+        "exp": issued + timedelta(seconds=ttl),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), ttl
+
+
+def verify_token(token: str, settings: Settings | None = None) -> Actor:
+    """The Actor a token speaks for; Unauthenticated if it is forged, malformed or expired."""
+    settings = settings or get_settings()
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM],
+                            options={"require": ["sub", "role", "exp", "iat", "jti"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthenticated("The token has expired; log in again.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthenticated("The token is not valid.") from exc
+    role = claims.get("role")
+    village_code = claims.get("village_code")
+    if role not in ROLES or (role in VILLAGE_ROLES and not village_code):
+        raise Unauthenticated("The token is not valid.")
+    if role == "resident" and not claims.get("nik"):
+        raise Unauthenticated("The token is not valid.")
+    return Actor(role=role, village_code=village_code, username=claims.get("username"),
+                 nik=claims.get("nik"), subject=claims["sub"])
+
+
+def _settings() -> Settings:
+    return current_app.extensions["desa"]["settings"]
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def current_actor() -> Actor:
+    """The caller of this request; Unauthenticated without a valid bearer token."""
+    actor = g.get("desa_actor")
+    if actor is None:
+        g.desa_bearer_required = True  # a 401 from here tells the client how to authenticate
+        token = bearer_token()
+        if token is None:
+            raise Unauthenticated("A bearer token is required.")
+        actor = verify_token(token, _settings())
+        g.desa_actor = actor
+    return actor
+
+
+def requires(*roles: str) -> Callable:
+    """Let only these roles call the view: 401 without a valid token, 403 for another role."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            actor = current_actor()
+            if actor.role not in roles:
+                raise Forbidden("Your role may not do this.")
+            return view(*args, **kwargs)
+
+        # Document the bearer requirement in the OpenAPI document (flask-smorest's manual doc).
+        apidoc = deepcopy(getattr(view, "_apidoc", {}))
+        apidoc.setdefault("manual_doc", {})["security"] = SECURITY
+        wrapper._apidoc = apidoc
+        return wrapper
+
+    return decorator
+
+
+def scope_for(actor: Actor, village_code: str | None = None) -> str | None:
+    """The village scope to pass to services for this actor (None: regency-wide).
+
+    Forbidden when the actor asks for another village than their own, and for operators, who
+    never see resident data.
+    """
+    if actor.role == "operator":
+        raise Forbidden("Operators have no access to resident data.")
+    if actor.role == "regency_admin":
+        return None
+    if village_code is not None and village_code != actor.village_code:
+        raise Forbidden("You may only act in your own village.")
+    return actor.village_code

@@ -1,0 +1,8 @@
+"""Every blueprint of the gateway: adding a service's routes is one module and one line here."""
+from gateway.routes.auth import blp as auth
+from gateway.routes.families import blp as families
+from gateway.routes.health import blp as health
+from gateway.routes.residents import blp as residents
+from gateway.routes.villages import blp as villages
+
+BLUEPRINTS = [health, auth, villages, residents, families]

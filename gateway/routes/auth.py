@@ -1,0 +1,31 @@
+"""Log in: staff with username and password, residents with NIK and PIN; answers a JWT."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from gateway.auth import issue_token
+from gateway.http import respond
+from gateway.rpc import services
+from gateway.schemas import ErrorSchema, TokenSchema
+from services.registry.schemas import Login
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
+                description="Log in and receive a short-lived bearer token.")
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(Login, error_status_code=400)
+@blp.response(200, TokenSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Wrong username, password, NIK or PIN.")
+@blp.alt_response(429, schema=ErrorSchema, description="PIN login locked after 5 failures.")
+def login(credentials: dict):
+    registry = services().registry
+    if "username" in credentials:
+        identity = registry.authenticate_password(credentials["username"],
+                                                  credentials["password"])
+    else:
+        identity = registry.authenticate_pin(credentials["nik"], credentials["pin"])
+    token, ttl = issue_token(identity, current_app.extensions["desa"]["settings"])
+    return respond({"access_token": token, "token_type": "Bearer", "expires_in": ttl,
+                    "role": identity["role"], "village_code": identity.get("village_code")})

@@ -1,0 +1,32 @@
+"""Families (Kartu Keluarga): registering a family card and reading it with its members."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from gateway.auth import RESIDENT_MANAGERS, current_actor, requires, scope_for
+from gateway.http import json_body, respond
+from gateway.rpc import services
+from gateway.schemas import ErrorSchema
+from services.registry.schemas import Family, FamilyInput
+
+blp = Blueprint("families", __name__, url_prefix="/api/v1",
+                description="Family cards (Kartu Keluarga) with membership history.")
+
+
+@blp.route("/villages/<code>/families", methods=["POST"])
+@requires(*RESIDENT_MANAGERS)
+@blp.arguments(FamilyInput, error_status_code=400)
+@blp.response(201, Family)
+@blp.alt_response(409, schema=ErrorSchema)
+def register_family(data: dict, code: str):
+    actor = current_actor()
+    scope_for(actor, code)
+    return respond(services().registry.register_family(code, json_body(), actor.as_dict()), 201)
+
+
+@blp.route("/families/<number>", methods=["GET"])
+@requires(*RESIDENT_MANAGERS)
+@blp.response(200, Family)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_family(number: str):
+    return respond(services().registry.get_family(number, scope_for(current_actor())))

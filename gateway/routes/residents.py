@@ -1,0 +1,142 @@
+"""Residents (penduduk): registration, search, record, history, life events, PIN, CSV import."""
+from __future__ import annotations
+
+from flask import request
+from flask_smorest import Blueprint
+
+from gateway.auth import RESIDENT_MANAGERS, current_actor, requires, scope_for
+from gateway.http import json_body, respond
+from gateway.rpc import services
+from gateway.schemas import ErrorSchema, ImportQuery
+from services.common.errors import Forbidden, ValidationFailed
+from services.registry.schemas import (
+    ImportReport,
+    LifeEventInput,
+    LifeEventResult,
+    PinIssued,
+    Resident,
+    ResidentChange,
+    ResidentInput,
+    ResidentPage,
+    ResidentSearchArgs,
+    ResidentUpdate,
+)
+
+blp = Blueprint("residents", __name__, url_prefix="/api/v1",
+                description="Residents of a village. Officers and heads see their own village.")
+
+CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-excel")
+
+
+@blp.route("/villages/<code>/residents", methods=["POST"])
+@requires(*RESIDENT_MANAGERS)
+@blp.arguments(ResidentInput, error_status_code=400)
+@blp.response(201, Resident)
+@blp.alt_response(409, schema=ErrorSchema, description="The NIK is already registered.")
+def register_resident(data: dict, code: str):
+    actor = current_actor()
+    scope_for(actor, code)
+    return respond(services().registry.register_resident(code, json_body(), actor.as_dict()),
+                   201)
+
+
+@blp.route("/villages/<code>/residents", methods=["GET"])
+@requires(*RESIDENT_MANAGERS)
+@blp.arguments(ResidentSearchArgs, location="query", error_status_code=400)
+@blp.response(200, ResidentPage)
+def search_residents(query: dict, code: str):
+    scope_for(current_actor(), code)
+    return respond(services().registry.search_residents(code, **query))
+
+
+@blp.route("/residents/<nik>", methods=["GET"])
+@requires("resident", *RESIDENT_MANAGERS)
+@blp.response(200, Resident)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_resident(nik: str):
+    """A resident's record: officers of their village, or the resident themself."""
+    actor = current_actor()
+    if actor.role == "resident" and nik != actor.nik:
+        raise Forbidden("Residents may only read their own record.")
+    return respond(services().registry.get_resident(nik, scope_for(actor)))
+
+
+@blp.route("/residents/<nik>", methods=["PATCH"])
+@requires(*RESIDENT_MANAGERS)
+@blp.arguments(ResidentUpdate, error_status_code=400)
+@blp.response(200, Resident)
+@blp.alt_response(404, schema=ErrorSchema)
+def update_resident(changes: dict, nik: str):
+    actor = current_actor()
+    return respond(services().registry.update_resident(nik, json_body(), scope_for(actor),
+                                                       actor.as_dict()))
+
+
+@blp.route("/residents/<nik>/history", methods=["GET"])
+@requires(*RESIDENT_MANAGERS)
+@blp.response(200, ResidentChange(many=True), description="Changes, oldest first.")
+@blp.alt_response(404, schema=ErrorSchema)
+def resident_history(nik: str):
+    return respond(services().registry.resident_history(nik, scope_for(current_actor())))
+
+
+@blp.route("/residents/<nik>/events", methods=["POST"])
+@requires(*RESIDENT_MANAGERS)
+@blp.arguments(LifeEventInput, error_status_code=400)
+@blp.response(201, LifeEventResult,
+              description="The event and the resident; for a birth, the child.")
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+def record_life_event(event: dict, nik: str):
+    """Record a birth, death, move out, move in or disappearance (mutasi penduduk)."""
+    actor = current_actor()
+    return respond(services().registry.record_life_event(nik, json_body(), scope_for(actor),
+                                                         actor.as_dict()), 201)
+
+
+@blp.route("/residents/<nik>/pin", methods=["POST"])
+@requires(*RESIDENT_MANAGERS)
+@blp.response(201, PinIssued)
+@blp.alt_response(404, schema=ErrorSchema)
+def issue_pin(nik: str):
+    """Issue a new login PIN for a resident, shown once (only its hash is kept)."""
+    actor = current_actor()
+    return respond(services().registry.issue_pin(nik, scope_for(actor), actor.as_dict()), 201)
+
+
+def _uploaded_csv() -> str:
+    upload = request.files.get("file")
+    if upload is not None:
+        raw = upload.read()
+    elif request.mimetype in CSV_TYPES:
+        raw = request.get_data()
+    else:
+        raise ValidationFailed("Send the CSV as a multipart field named 'file' or as a text/csv "
+                               "body.", fields={"file": ["Missing CSV file."]})
+    if not raw.strip():
+        raise ValidationFailed("The CSV file is empty.", fields={"file": ["Empty file."]})
+    try:
+        # utf-8-sig: spreadsheets saved as "CSV UTF-8" start with a byte order mark.
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed("The CSV file is not UTF-8 text.",
+                               fields={"file": ["Save the spreadsheet as CSV UTF-8."]}) from exc
+
+
+@blp.route("/villages/<code>/residents/import", methods=["POST"])
+@requires(*RESIDENT_MANAGERS)
+@blp.arguments(ImportQuery, location="query", error_status_code=400)
+@blp.doc(requestBody={"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}}}},
+    "text/csv": {"schema": {"type": "string"}}}})
+@blp.response(200, ImportReport, description="The import report (also for a dry run).")
+@blp.alt_response(422, schema=ErrorSchema,
+                  description="The CSV has errors (per row in `fields.rows`); nothing imported.")
+def import_residents(query: dict, code: str):
+    """Import residents and families from a CSV; a file with any broken row imports nothing."""
+    actor = current_actor()
+    scope_for(actor, code)
+    csv_text = _uploaded_csv()
+    return respond(services().registry.import_residents(code, csv_text, query["dry_run"],
+                                                        actor.as_dict()))

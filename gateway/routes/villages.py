@@ -1,0 +1,41 @@
+"""Villages (desa): the public list and profile, and each village's settings."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from gateway.auth import current_actor, requires, scope_for
+from gateway.http import json_body, respond
+from gateway.rpc import services
+from gateway.schemas import ErrorSchema
+from services.registry.schemas import Village, VillageListArgs, VillagePage, VillageSettingsUpdate
+
+blp = Blueprint("villages", __name__, url_prefix="/api/v1",
+                description="The villages of the regency (public) and their settings.")
+
+
+@blp.route("/villages", methods=["GET"])
+@blp.arguments(VillageListArgs, location="query", error_status_code=400)
+@blp.response(200, VillagePage)
+def list_villages(query: dict):
+    return respond(services().registry.list_villages(
+        district_code=query.get("district_code"), page=query["page"],
+        per_page=query["per_page"]))
+
+
+@blp.route("/villages/<code>", methods=["GET"])
+@blp.response(200, Village)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_village(code: str):
+    return respond(services().registry.get_village(code))
+
+
+@blp.route("/villages/<code>", methods=["PATCH"])
+@requires("regency_admin", "head")
+@blp.arguments(VillageSettingsUpdate, error_status_code=400)
+@blp.response(200, Village)
+@blp.alt_response(403, schema=ErrorSchema)
+def update_village(changes: dict, code: str):
+    """Change a village's settings: the regency admin for any village, a head for their own."""
+    actor = current_actor()
+    scope_for(actor, code)
+    return respond(services().registry.update_village(code, json_body(), actor.as_dict()))

@@ -1,0 +1,198 @@
+"""The gateway in-process (Flask test client of create_app()) in front of the REAL registry.
+
+The registry runs in nameko's `container_factory` against this run's PostgreSQL, RabbitMQ and
+SeaweedFS; accounts are made with the registry's own application functions.
+"""
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from gateway.app import create_app
+from services.common.config import get_settings, reset_settings
+from services.common.db import make_engine
+from services.common.topology import service_classes
+
+VILLAGE_A = "36.04.05.2001"
+VILLAGE_B = "36.04.05.2002"
+PASSWORD = "correct-horse-battery"
+# Fake NIKs valid in form: district 360407 (Serang), birth dates from 1951, serials 9xxx.
+_fake = itertools.count()
+
+
+def fake_nik(sex: str = "L") -> tuple[str, str]:
+    """(nik, birth_date) for a synthetic person, unique within this run."""
+    n = next(_fake)
+    born = date(1951, 1, 1) + timedelta(days=n * 7 + uuid.uuid4().int % 7)
+    day = born.day + (40 if sex == "P" else 0)
+    serial = 9000 + uuid.uuid4().int % 1000
+    return f"360407{day:02d}{born:%m%y}{serial:04d}", born.isoformat()
+
+
+def fake_family_number() -> str:
+    registered = date(2015, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)
+    return f"360407{registered:%d%m%y}{9000 + uuid.uuid4().int % 1000:04d}"
+
+
+def resident_data(sex: str = "L", **overrides) -> dict:
+    nik, born = fake_nik(sex)
+    data = {"nik": nik, "name": "Contoh Warga", "sex": sex, "birth_place": "Serang",
+            "birth_date": born, "religion": "Islam", "marital_status": "Kawin",
+            "occupation": "Petani", "education": "SMA",
+            "address": {"dusun": "Dusun Satu", "rw": "002", "rt": "001", "street": "Kp. Contoh"}}
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture(scope="session")
+def registry_engine(migrated):
+    engine = make_engine(get_settings().database_url("registry"), pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def villages_seeded(registry_engine):
+    from services.registry.app import make_outbox
+    from services.registry.seed import seed_villages
+
+    with sa.orm.Session(registry_engine) as session:
+        seed_villages(session, make_outbox())
+        session.commit()
+
+
+@dataclass
+class Accounts:
+    """Usernames of this run's accounts (all with PASSWORD)."""
+
+    names: dict = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> str:
+        return self.names[key]
+
+
+@pytest.fixture(scope="session")
+def accounts(registry_engine, villages_seeded) -> Accounts:
+    from services.registry.app import create_account
+
+    suffix = uuid.uuid4().hex[:6]
+    wanted = {
+        "officer_a": ("officer", VILLAGE_A), "head_a": ("head", VILLAGE_A),
+        "officer_b": ("officer", VILLAGE_B), "admin": ("regency_admin", None),
+        "operator": ("operator", None),
+    }
+    made = Accounts()
+    with sa.orm.Session(registry_engine) as session:
+        for key, (role, village) in wanted.items():
+            username = f"gw.{key.replace('_', '.')}.{suffix}"
+            create_account(session, role, username, PASSWORD, village)
+            made.names[key] = username
+    return made
+
+
+@pytest.fixture
+def registry_service(container_factory, nameko_config):
+    """The real registry service in a nameko container on this run's broker and database."""
+    from services.registry.service import RegistryService
+
+    container = container_factory(RegistryService, nameko_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def running_services(container_factory, nameko_config, monkeypatch):
+    """Every service of this checkout running in a nameko container (what /readyz checks)."""
+    if "letters" in [cls.name for cls in service_classes()] and \
+            not get_settings().letter_signing_key:
+        from services.letters.tokens import new_signing_key
+
+        monkeypatch.setenv("DESA_LETTER_SIGNING_KEY", new_signing_key())
+        reset_settings()
+    containers = []
+    for cls in service_classes():
+        container = container_factory(cls, nameko_config)
+        container.start()
+        containers.append(container)
+    yield containers
+    monkeypatch.undo()
+    reset_settings()
+
+
+def _app(**settings_changes):
+    from dataclasses import replace
+
+    settings = replace(get_settings(), **settings_changes) if settings_changes else None
+    return create_app(settings)
+
+
+@pytest.fixture
+def app_factory(migrated):
+    apps = []
+
+    def make(**settings_changes):
+        app = _app(**settings_changes)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["desa"]["rpc"].close_all()
+
+
+class Gateway:
+    """The test client plus logins: `gw.as_("officer_a").get(...)`."""
+
+    def __init__(self, client, accounts: Accounts):
+        self.client = client
+        self.accounts = accounts
+        self._tokens: dict = {}
+
+    def login(self, key: str) -> str:
+        if key not in self._tokens:
+            response = self.client.post("/api/v1/auth/login", json={
+                "username": self.accounts[key], "password": PASSWORD})
+            assert response.status_code == 200, response.get_json()
+            self._tokens[key] = response.get_json()["access_token"]
+        return self._tokens[key]
+
+    def headers(self, key: str | None) -> dict:
+        return {"Authorization": f"Bearer {self.login(key)}"} if key else {}
+
+    def request(self, method: str, path: str, who: str | None = None, **kwargs):
+        headers = {**self.headers(who), **kwargs.pop("headers", {})}
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def register(self, who: str = "officer_a", village: str = VILLAGE_A, **data) -> dict:
+        response = self.request("POST", f"/api/v1/villages/{village}/residents", who,
+                                json=resident_data(**data))
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+@pytest.fixture
+def gw(registry_service, app_factory, accounts) -> Gateway:
+    return Gateway(app_factory().test_client(), accounts)
+
+
+def count_rows(engine, table: str, **where) -> int:
+    clause = " AND ".join(f"{name} = :{name}" for name in where) or "TRUE"
+    with engine.connect() as conn:
+        return conn.scalar(sa.text(f"SELECT count(*) FROM {table} WHERE {clause}"), where)
+
+
+@pytest.fixture
+def snapshot(registry_engine):
+    """Row counts of every registry table that a bad request must leave alone."""
+
+    def take() -> dict:
+        return {table: count_rows(registry_engine, table) for table in (
+            "residents", "resident_changes", "families", "family_memberships", "life_events",
+            "outbox", "villages")}
+
+    return take

@@ -1,0 +1,136 @@
+"""Tokens, roles and village scoping of the gateway (no infrastructure needed)."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from gateway.auth import Actor, issue_token, scope_for, verify_token
+from services.common.config import Settings
+from services.common.errors import Forbidden, Unauthenticated
+
+VILLAGE_A = "36.04.05.2001"
+VILLAGE_B = "36.04.05.2002"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return replace(Settings(), jwt_secret="unit-test-secret-0123456789abcdef",
+                   token_ttl_seconds=600)
+
+
+def officer(village: str = VILLAGE_A) -> Actor:
+    return Actor(role="officer", village_code=village, username="siti", nik=None, subject="acc:1")
+
+
+def test_token_round_trip_carries_identity(settings):
+    token, ttl = issue_token({"subject": "acc:7", "role": "head", "username": "budi",
+                              "village_code": VILLAGE_A}, settings)
+    actor = verify_token(token, settings)
+    assert ttl == 600
+    assert actor == Actor(role="head", village_code=VILLAGE_A, username="budi", nik=None,
+                          subject="acc:7")
+    assert actor.as_dict() == {"role": "head", "village_code": VILLAGE_A, "username": "budi",
+                               "nik": None}
+    claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
+    assert {"sub", "role", "village_code", "nik", "exp", "iat", "jti"} <= set(claims)
+    assert claims["exp"] - claims["iat"] == 600
+
+
+def test_each_token_has_its_own_id(settings):
+    identity = {"subject": "acc:7", "role": "officer", "village_code": VILLAGE_A}
+    first, _ = issue_token(identity, settings)
+    second, _ = issue_token(identity, settings)
+    decode = lambda t: jwt.decode(t, settings.jwt_secret, algorithms=["HS256"])  # noqa: E731
+    assert decode(first)["jti"] != decode(second)["jti"]
+
+
+def test_expired_token_is_refused(settings):
+    long_ago = datetime.now(UTC) - timedelta(seconds=601)
+    token, _ = issue_token({"subject": "acc:1", "role": "officer", "village_code": VILLAGE_A},
+                           settings, now=long_ago)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verify_token(token, settings)
+
+
+def test_token_signed_with_another_secret_is_refused(settings):
+    token, _ = issue_token({"subject": "acc:1", "role": "regency_admin"},
+                           replace(settings, jwt_secret="someone-elses-secret-0123456789ab"))
+    with pytest.raises(Unauthenticated):
+        verify_token(token, settings)
+
+
+def test_tampered_role_is_refused(settings):
+    token, _ = issue_token({"subject": "acc:1", "role": "officer", "village_code": VILLAGE_A},
+                           settings)
+    header, payload, signature = token.split(".")
+    forged = jwt.encode({**jwt.decode(token, options={"verify_signature": False}),
+                         "role": "regency_admin"}, "attacker-guess-0123456789abcdefghij",
+                        algorithm="HS256").split(".")[1]
+    with pytest.raises(Unauthenticated):
+        verify_token(f"{header}.{forged}.{signature}", settings)
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "a.b.c"])
+def test_garbage_is_refused(settings, token):
+    with pytest.raises(Unauthenticated):
+        verify_token(token, settings)
+
+
+def test_unsigned_token_is_refused(settings):
+    now = datetime.now(UTC)
+    token = jwt.encode({"sub": "x", "role": "regency_admin", "iat": now, "jti": "j",
+                        "exp": now + timedelta(minutes=5)}, None, algorithm="none")
+    with pytest.raises(Unauthenticated):
+        verify_token(token, settings)
+
+
+def test_village_role_without_village_is_refused(settings):
+    now = datetime.now(UTC)
+    token = jwt.encode({"sub": "x", "role": "officer", "village_code": None, "iat": now,
+                        "jti": "j", "exp": now + timedelta(minutes=5)}, settings.jwt_secret,
+                       algorithm="HS256")
+    with pytest.raises(Unauthenticated):
+        verify_token(token, settings)
+
+
+def test_unknown_role_cannot_be_issued(settings):
+    with pytest.raises(ValueError):
+        issue_token({"subject": "x", "role": "superuser"}, settings)
+
+
+# -- scope_for --------------------------------------------------------------------------------
+def test_officer_scope_is_own_village():
+    assert scope_for(officer()) == VILLAGE_A
+    assert scope_for(officer(), VILLAGE_A) == VILLAGE_A
+
+
+@pytest.mark.parametrize("role", ["officer", "head", "resident"])
+def test_village_roles_are_forbidden_in_another_village(role):
+    actor = Actor(role=role, village_code=VILLAGE_A, username=None,
+                  nik="3604055208909001" if role == "resident" else None, subject="s")
+    with pytest.raises(Forbidden):
+        scope_for(actor, VILLAGE_B)
+
+
+def test_regency_admin_is_regency_wide():
+    admin = Actor(role="regency_admin", village_code=None, username="bupati", nik=None,
+                  subject="acc:2")
+    assert scope_for(admin) is None
+    assert scope_for(admin, VILLAGE_B) is None
+
+
+def test_operator_never_reaches_resident_data():
+    operator = Actor(role="operator", village_code=None, username="ops", nik=None, subject="s")
+    with pytest.raises(Forbidden):
+        scope_for(operator)
+    with pytest.raises(Forbidden):
+        scope_for(operator, VILLAGE_A)
+
+
+def test_resident_scope_is_own_village():
+    resident = Actor(role="resident", village_code=VILLAGE_A, username=None,
+                     nik="3604055208909001", subject="res:1")
+    assert scope_for(resident) == VILLAGE_A
