@@ -20,14 +20,37 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", service: str | None = None) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+class DomainRefusalFilter(logging.Filter):
+    """Logs a service's expected refusals (not found, conflict, bad input) as one quiet line.
+
+    nameko logs every exception an entrypoint raises, with its message, at ERROR; a refusal is not
+    a server fault, and its message may quote protected input such as a NIK (UU 27/2022).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from services.common.errors import DesaError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, DesaError):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "request refused: %s", (exc.code,), None, None)
+        elif record.args and any(isinstance(arg, DesaError) for arg in record.args):
+            refusal = next(arg for arg in record.args if isinstance(arg, DesaError))
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args = "request refused: %s", (refusal.code,)
+        return True
+
+
+def configure_logging(level: str = "INFO", service: str | None = None, stream=None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     static = {"service": service} if service else None
     handler.setFormatter(JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         static_fields=static))
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(DomainRefusalFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

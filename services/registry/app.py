@@ -177,7 +177,7 @@ def _resident(session: Session, nik: str, scope: str | None, *, lock: bool = Fal
     resident = session.scalar(query.with_for_update() if lock else query)
     # Another village's resident is reported as absent, not forbidden: no existence leak.
     if resident is None or (scope is not None and resident.village_code != scope):
-        raise NotFound(f"Resident {nik} not found")
+        raise NotFound("Resident not found")
     return resident
 
 
@@ -192,7 +192,7 @@ def _next_temporary_number(session: Session, village_code: str) -> str:
 
 def _ensure_new_nik(session: Session, nik: str) -> None:
     if session.scalar(sa.select(sa.func.count()).where(Resident.nik == nik)):
-        raise Conflict(f"NIK {nik} is already registered",
+        raise Conflict("This NIK is already registered",
                        fields={"nik": ["A resident with this NIK is already registered."]})
 
 
@@ -226,7 +226,7 @@ def _new_resident(session: Session, village: Village, data: dict, actor: dict | 
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict(f"NIK {nik} is already registered",
+        raise Conflict("This NIK is already registered",
                        fields={"nik": ["A resident with this NIK is already registered."]}) \
             from None
     _record_change(session, resident, _registration_changes(events.resident_state(resident)),
@@ -257,8 +257,7 @@ def _join_family(session: Session, family: Family, resident: Resident, relations
                             fields={field: [f"Resident is {resident.status}."]})
     current = _open_membership(session, resident)
     if current is not None:
-        raise Conflict(f"{resident.nik} is already a member of family card "
-                       f"{current.family.number}",
+        raise Conflict("The resident is already a member of another family card",
                        fields={field: ["Already a member of another family card; end that "
                                        "membership first."]})
     if relationship == domain.HEAD_OF_FAMILY:
@@ -281,7 +280,7 @@ def _family(session: Session, number: str, scope: str | None, *, lock: bool = Fa
     query = sa.select(Family).where(Family.number == number)
     family = session.scalar(query.with_for_update() if lock else query)
     if family is None or (scope is not None and family.village_code != scope):
-        raise NotFound(f"Family card {number} not found")
+        raise NotFound("Family card not found")
     return family
 
 
@@ -292,7 +291,7 @@ def _place_in_family(session: Session, outbox: Outbox, resident: Resident, numbe
     if family is None:
         if relationship != domain.HEAD_OF_FAMILY:
             raise Unprocessable(
-                f"No family card {number} in this village",
+                "No family card with this number in this village",
                 fields={"family_number": ["No such family card: register its head "
                                           "(relationship 1) first."]})
         family = Family(number=number, village_code=resident.village_code,
@@ -300,7 +299,7 @@ def _place_in_family(session: Session, outbox: Outbox, resident: Resident, numbe
                         **{name: getattr(resident, name) for name in events.ADDRESS_COLUMNS})
         session.add(family)
     elif family.village_code != resident.village_code:
-        raise Conflict(f"Family card {number} belongs to another village",
+        raise Conflict("The family card belongs to another village",
                        fields={"family_number": ["Family card of another village."]})
     _join_family(session, family, resident, relationship, today(), actor,
                  field="family_number")
@@ -506,7 +505,7 @@ def record_life_event(session: Session, outbox: Outbox, nik: str, event: dict,
 def _village_resident(session: Session, nik: str, village_code: str, field: str) -> Resident:
     resident = session.scalar(sa.select(Resident).where(Resident.nik == nik).with_for_update())
     if resident is None or resident.village_code != village_code:
-        raise Unprocessable(f"No resident {nik} in village {village_code}",
+        raise Unprocessable("No resident with this NIK in the village",
                             fields={field: ["No resident with this NIK in the village."]})
     return resident
 
@@ -568,7 +567,7 @@ def end_family_membership(session: Session, outbox: Outbox, number: str, nik: st
             FamilyMembership.family_id == family.id, Resident.nik == payload["nik"],
             FamilyMembership.valid_to.is_(None)).with_for_update(of=FamilyMembership))
     if membership is None:
-        raise NotFound(f"{payload['nik']} is not a current member of family card {number}")
+        raise NotFound("The resident is not a current member of this family card")
     if payload["valid_to"] < membership.valid_from:
         raise ValidationFailed("Membership cannot end before it started",
                                fields={"valid_to": ["Before valid_from."]})

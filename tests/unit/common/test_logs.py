@@ -1,0 +1,49 @@
+"""Service logs are JSON, carry the request id, and never repeat a refusal's message."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from services.common.errors import NotFound
+from services.common.logs import (
+    DomainRefusalFilter,
+    RequestIdFilter,
+    configure_logging,
+    request_id_var,
+)
+
+
+@pytest.fixture
+def json_logs():
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("INFO", service="registry", stream=stream)
+    yield stream
+    root.handlers[:], root.level = saved, level
+
+
+def test_refusal_logged_by_nameko_loses_its_message(json_logs):
+    log = logging.getLogger("nameko.containers")
+    token = request_id_var.set("req-123")
+    try:
+        try:
+            raise NotFound("Resident 3604054101909001 not found")
+        except NotFound as exc:
+            log.exception("error handling worker %s: %s", "<ctx>", exc)
+    finally:
+        request_id_var.reset(token)
+    line = json.loads(json_logs.getvalue().strip().splitlines()[-1])
+    assert line["level"] == "INFO"
+    assert line["message"] == "request refused: not_found"
+    assert line["request_id"] == "req-123" and line["service"] == "registry"
+    assert "3604054101909001" not in json.dumps(line)
+
+
+def test_other_errors_pass_through_untouched():
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom %s", ("disk",), None)
+    assert DomainRefusalFilter().filter(record) and record.getMessage() == "boom disk"
+    assert RequestIdFilter().filter(record) and record.request_id is None
