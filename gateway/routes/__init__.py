@@ -2,7 +2,8 @@
 from gateway.routes.auth import blp as auth
 from gateway.routes.families import blp as families
 from gateway.routes.health import blp as health
+from gateway.routes.letters import blp as letters
 from gateway.routes.residents import blp as residents
 from gateway.routes.villages import blp as villages
 
-BLUEPRINTS = [health, auth, villages, residents, families]
+BLUEPRINTS = [health, auth, villages, residents, families, letters]

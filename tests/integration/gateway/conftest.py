@@ -18,8 +18,8 @@ from services.common.config import get_settings, reset_settings
 from services.common.db import make_engine
 from services.common.topology import service_classes
 
-VILLAGE_A = "36.04.05.2001"
-VILLAGE_B = "36.04.05.2002"
+VILLAGE_A = "36.04.07.2001"
+VILLAGE_B = "36.04.07.2002"
 PASSWORD = "correct-horse-battery"
 # Fake NIKs valid in form: district 360407 (Serang), birth dates from 1951, serials 9xxx.
 _fake = itertools.count()

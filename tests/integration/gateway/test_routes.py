@@ -28,7 +28,7 @@ def test_villages_are_public_and_paginated(gw):
     village = gw.client.get(f"/api/v1/villages/{VILLAGE_A}")
     assert village.status_code == 200
     assert village.get_json()["code"] == VILLAGE_A
-    assert village.get_json()["name"] == "Kramatwatu"
+    assert village.get_json()["name"] == "Bojonegara"
     missing = gw.client.get("/api/v1/villages/36.04.99.2999")
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
 
@@ -96,7 +96,7 @@ def test_resident_without_nik_gets_a_temporary_number(gw):
     created = gw.request("POST", f"/api/v1/villages/{VILLAGE_A}/residents", "officer_a",
                          json=data)
     assert created.status_code == 201
-    assert created.get_json()["nik"].startswith("TMP-3604052001-")
+    assert created.get_json()["nik"].startswith("TMP-3604072001-")
     assert created.get_json()["has_nik"] is False
 
 

@@ -1,0 +1,42 @@
+# Desa Digital: `make run` starts the whole platform on this machine, `make test` tests it.
+PYTHON_BIN ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run stop status test bench lint clean
+
+install: $(STAMP)
+
+# Reinstalls only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON_BIN) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check 'setuptools<82'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(PY) -m deploy.local.run up
+
+stop:
+	@if test -x $(PY); then $(PY) -m deploy.local.run down; else echo "nothing to stop"; fi
+
+status: install
+	$(PY) -m deploy.local.run status
+
+# tests/bench is not part of the suite (its files are bench_*.py; --ignore makes sure).
+# End-to-end tests run as their own session: their platform processes consume the same queues
+# as the in-process service containers of the integration tests, so the two never share a run.
+test: install
+	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e
+	$(VENV)/bin/pytest -q tests/e2e
+
+bench: install
+	$(PY) -m tests.bench.run_all
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean: stop
+	rm -rf var .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,304 @@
+"""The `desa` operator command: database migrations, topology, seeds, accounts, relay, dead letters.
+
+It runs the services' own application functions against their databases directly (it is an
+operator tool on the same code base), so every change it makes goes out as an outbox event
+through the relay like any other.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import kombu
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from services.common import migrations
+from services.common.config import get_settings
+from services.common.db import make_engine, session_scope
+from services.common.inbox import dead_letters_table
+from services.common.outbox import Outbox
+from services.common.topology import declare_topology, service_classes, subscriptions_of
+
+DEFAULT_CREDENTIALS_FILE = Path("var/demo-credentials.json")
+DEMO_ROLES = ("officer", "head", "regency_admin", "operator")
+CLI_ACTOR = {"role": "operator", "village_code": None, "username": "desa-cli", "nik": None}
+
+_DEAD = dead_letters_table(sa.MetaData())
+
+
+def service_names() -> list[str]:
+    return [cls.name for cls in service_classes()]
+
+
+@contextmanager
+def _engine(service: str) -> Iterator[Engine]:
+    engine = make_engine(get_settings().database_url(service), poolclass=sa.pool.NullPool)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def registry_session() -> Iterator[tuple[Session, Outbox]]:
+    """A registry DB transaction and its outbox: what the registry's app and seed functions take."""
+    from services.registry.app import make_outbox
+
+    with _engine("registry") as engine, session_scope(engine) as session:
+        yield session, make_outbox()
+
+
+@click.group()
+def cli() -> None:
+    """Desa Digital operator commands."""
+
+
+# -- schema and topology -------------------------------------------------------------------------
+@cli.command()
+def migrate() -> None:
+    """Create each service's database if missing and upgrade it to the latest migration."""
+    for name in service_names():
+        migrations.upgrade(name)
+        click.echo(f"migrated {name}")
+
+
+@cli.command()
+def declare() -> None:
+    """Declare every event exchange and consumer queue on RabbitMQ (before anything publishes)."""
+    queues = declare_topology()
+    click.echo(f"declared {len(service_names())} exchanges and {len(queues)} queues")
+
+
+@cli.command()
+def buckets() -> None:
+    """Create the documents bucket in object storage if it does not exist."""
+    from services.common.objectstore import documents_store
+
+    store = documents_store()
+    store.ensure_bucket()
+    click.echo(f"bucket {store.bucket} ready at {get_settings().s3_endpoint}")
+
+
+@cli.command()
+def topology() -> None:
+    """Show each service's event exchange and the queues that consume from it."""
+    for cls in service_classes():
+        click.echo(f"{cls.name}.events")
+        for sub in subscriptions_of(cls):
+            click.echo(f"  {sub.queue_name}  <- {sub.source}.events [{sub.event_type}]")
+
+
+# -- seeds ---------------------------------------------------------------------------------------
+@cli.group()
+def seed() -> None:
+    """Load reference and demo data into the registry (idempotent)."""
+
+
+@seed.command("villages")
+def seed_villages_command() -> None:
+    """The 326 villages of Kabupaten Serang with their districts."""
+    from services.registry.seed import seed_villages
+
+    with registry_session() as (session, outbox):
+        changed = seed_villages(session, outbox)
+    click.echo(f"villages seeded: {changed} created or changed")
+
+
+def load_or_create_credentials(path: Path) -> dict:
+    """Demo secrets: read from `path` if present, else strong random ones written with mode 600.
+
+    {"officer", "head", "regency_admin", "operator": password, "resident_pin": "6 digits"}.
+    """
+    if path.exists():
+        return json.loads(path.read_text())
+    credentials = {role: secrets.token_urlsafe(12) for role in DEMO_ROLES}
+    credentials["resident_pin"] = f"{secrets.randbelow(10**6):06d}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(json.dumps(credentials, indent=2) + "\n")
+    return credentials
+
+
+@seed.command("demo")
+@click.option("--credentials-file", type=click.Path(path_type=Path),
+              default=DEFAULT_CREDENTIALS_FILE, show_default=True,
+              help="Where the demo passwords are kept (created with mode 600 if missing).")
+def seed_demo_command(credentials_file: Path) -> None:
+    """One demo village with synthetic residents and families, and demo accounts."""
+    from services.registry.seed import DEMO_ACCOUNTS, DEMO_VILLAGE, seed_demo
+
+    credentials = load_or_create_credentials(credentials_file)
+    with registry_session() as (session, outbox):
+        result = seed_demo(session, outbox, credentials)
+    click.echo(f"demo data seeded in village {DEMO_VILLAGE}: {result['residents']} residents, "
+               f"{result['families']} families")
+    rows = [("role", "username", "password", "village")]
+    rows += [(role, username, credentials[role], village or "(regency-wide)")
+             for role, username, village in DEMO_ACCOUNTS]
+    rows.append(("resident", f"nik {result['resident_nik']}",
+                 f"pin {credentials['resident_pin']}", DEMO_VILLAGE))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    click.echo("Demo logins:")
+    for row in rows:
+        click.echo("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+                   .rstrip())
+
+
+# -- accounts ------------------------------------------------------------------------------------
+@cli.group()
+def account() -> None:
+    """Staff accounts (officer, head, regency_admin, operator)."""
+
+
+def read_password() -> str:
+    """From the terminal (hidden, confirmed) or the first line of standard input."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@account.command("create")
+@click.option("--role", required=True,
+              type=click.Choice(["officer", "head", "regency_admin", "operator"]))
+@click.option("--village", "village_code", default=None,
+              help="Village code (36.04.05.2001); required for officer and head.")
+@click.option("--username", required=True)
+def account_create(role: str, village_code: str | None, username: str) -> None:
+    """Create an account; the password is read from standard input, never from an argument."""
+    from services.common.errors import DesaError
+    from services.registry.app import create_account
+
+    password = read_password()
+    if not password:
+        raise click.UsageError("an empty password was given on standard input")
+    try:
+        with registry_session() as (session, _outbox):
+            created = create_account(session, role=role, username=username, password=password,
+                                     village_code=village_code, actor=CLI_ACTOR)
+    except DesaError as exc:
+        detail = f" {json.dumps(exc.fields)}" if exc.fields else ""
+        raise click.ClickException(f"{exc.message}{detail}") from exc
+    click.echo(json.dumps(created))
+
+
+# -- relay ---------------------------------------------------------------------------------------
+@cli.command()
+def relay() -> None:
+    """Publish every service's outbox to RabbitMQ until SIGTERM or SIGINT."""
+    from services.common.logs import configure_logging
+    from services.common.relay import run_relays
+
+    configure_logging(get_settings().log_level, service="relay")
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    names = service_names()
+    threads = run_relays(names, stop)
+    click.echo(f"relay running for {', '.join(names)}", err=True)
+    while not stop.wait(1.0):
+        pass
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+# -- dead letters --------------------------------------------------------------------------------
+@cli.group("dead-letters")
+def dead_letters() -> None:
+    """Events a consumer kept failing on, parked for an operator."""
+
+
+def _services_option(service: str | None) -> list[str]:
+    names = service_names()
+    if service is None:
+        return names
+    if service not in names:
+        raise click.BadParameter(f"unknown service {service!r}; one of {', '.join(names)}",
+                                 param_hint="--service")
+    return [service]
+
+
+@dead_letters.command("list")
+@click.option("--service", default=None, help="Only this service's parked events.")
+@click.option("--json", "as_json", is_flag=True, help="Full rows as JSON lines.")
+def dead_letters_list(service: str | None, as_json: bool) -> None:
+    """List parked events, oldest first."""
+    count = 0
+    for name in _services_option(service):
+        with _engine(name) as engine, engine.connect() as conn:
+            rows = conn.execute(sa.select(_DEAD).order_by(_DEAD.c.id)).mappings().all()
+        for row in rows:
+            count += 1
+            if as_json:
+                click.echo(json.dumps({"service": name, **dict(row)}, default=str))
+            else:
+                error = row["error"].splitlines()[0][:60] if row["error"] else ""
+                click.echo(f"{name}\t{row['id']}\t{row['envelope'].get('type')}\t"
+                           f"{row['event_id']}\t{row['queue']}\t{row['attempts']}\t"
+                           f"{row['failed_at']:%Y-%m-%d %H:%M:%S}\t{error}")
+    if not as_json:
+        click.echo(f"{count} dead letter(s)", err=True)
+
+
+def publish_to_queue(queue: str, envelope: dict, amqp_uri: str | None = None) -> None:
+    """Publish through the default exchange straight to `queue`, confirmed by the broker.
+
+    Raises if the broker did not route it (the queue does not exist), so the caller keeps the row.
+    """
+    returned: list[str] = []
+    with kombu.Connection(amqp_uri or get_settings().amqp_uri,
+                          transport_options={"confirm_publish": True}) as conn:
+        producer = kombu.Producer(conn.channel(),
+                                  on_return=lambda exc, exch, key, msg: returned.append(key))
+        producer.publish(envelope, exchange="", routing_key=queue, serializer="json",
+                         delivery_mode=2, mandatory=True, message_id=str(envelope["event_id"]),
+                         retry=False)
+    if returned:
+        raise click.ClickException(f"queue {queue!r} does not exist; run `desa declare` first")
+
+
+@dead_letters.command("replay")
+@click.argument("dead_letter_id", type=int)
+@click.option("--service", default=None,
+              help="Service whose table holds the row (needed when several hold this id).")
+def dead_letters_replay(dead_letter_id: int, service: str | None) -> None:
+    """Publish a parked event back to its queue, then remove it from the table."""
+    found = []
+    for name in _services_option(service):
+        with _engine(name) as engine, engine.connect() as conn:
+            row = conn.execute(sa.select(_DEAD).where(_DEAD.c.id == dead_letter_id)).mappings() \
+                .first()
+        if row is not None:
+            found.append((name, row))
+    if not found:
+        raise click.ClickException(f"no dead letter {dead_letter_id}")
+    if len(found) > 1:
+        raise click.ClickException(
+            f"dead letter {dead_letter_id} exists in {', '.join(n for n, _ in found)}; "
+            "choose one with --service")
+    name, row = found[0]
+    # Publish first, delete after the broker confirmed: a crash in between replays twice, which
+    # the consumer's inbox absorbs; the other order could lose the event.
+    publish_to_queue(row["queue"], row["envelope"])
+    with _engine(name) as engine, engine.begin() as conn:
+        conn.execute(_DEAD.delete().where(_DEAD.c.id == dead_letter_id))
+    click.echo(f"replayed {name} dead letter {dead_letter_id} "
+               f"({row['envelope'].get('type')} {row['event_id']}) to {row['queue']}")
+
+
+if __name__ == "__main__":
+    cli()

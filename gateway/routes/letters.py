@@ -1,0 +1,274 @@
+"""Letters (surat keterangan): types, requests, workflow, attachments, PDF, public verification.
+
+Documents never travel over RPC: the letters service authorises and names the object, the
+gateway streams it to or from object storage (ARCHITECTURE rule 8).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from flask import Response, current_app, request, stream_with_context
+from flask_smorest import Blueprint
+
+from gateway.auth import current_actor, requires, scope_for
+from gateway.http import json_body, respond
+from gateway.rpc import services
+from gateway.schemas import ErrorSchema
+from services.common.errors import ValidationFailed
+from services.common.objectstore import ObjectStoreClient, documents_store
+from services.letters.domain import MAX_ATTACHMENT_BYTES, sniff_attachment
+from services.letters.schemas import (
+    AttachmentFormSchema,
+    CountSchema,
+    CountsQuerySchema,
+    LetterListQuerySchema,
+    LetterPageSchema,
+    LetterRequestSchema,
+    LetterSchema,
+    LetterTypeChangesSchema,
+    LetterTypeSchema,
+    LetterTypesQuerySchema,
+    ReasonSchema,
+    RegisterQuerySchema,
+    VerificationSchema,
+)
+
+blp = Blueprint("letters", __name__, url_prefix="/api/v1",
+                description="Letters: residents request, officers check, the head signs; "
+                            "anyone can verify a letter's QR code.")
+
+VILLAGE_USERS = ("resident", "officer", "head", "regency_admin")
+OFFICE = ("officer", "head", "regency_admin")
+CHUNK = 64 * 1024
+
+
+def _documents() -> ObjectStoreClient:
+    """One object store client per gateway app (the minio client is thread-safe)."""
+    extensions = current_app.extensions["desa"]
+    if "documents" not in extensions:
+        extensions["documents"] = documents_store(extensions["settings"])
+    return extensions["documents"]
+
+
+def _uploaded_file(limit: int) -> tuple[bytes, str | None]:
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed("Send the file as a multipart field named 'file'.",
+                               fields={"file": ["Missing file."]})
+    data = upload.stream.read(limit + 1)  # one byte more tells us it is too large
+    return data, upload.filename
+
+
+# -- letter types ----------------------------------------------------------------------------
+
+@blp.route("/letter-types", methods=["GET"])
+@requires(*VILLAGE_USERS)
+@blp.arguments(LetterTypesQuerySchema, location="query", error_status_code=400)
+@blp.response(200, LetterTypeSchema(many=True))
+def list_letter_types(query: dict):
+    """The letter types of a village, with whether each is switched on and its wording."""
+    scope_for(current_actor(), query["village"])
+    return respond(services().letters.list_letter_types(query["village"]))
+
+
+@blp.route("/villages/<code>/letter-types/<type_code>", methods=["PATCH"])
+@requires(*OFFICE)
+@blp.arguments(LetterTypeChangesSchema, error_status_code=400)
+@blp.response(200, LetterTypeSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+def configure_letter_type(changes: dict, code: str, type_code: str):
+    """Switch a type on or off, or change its wording (saved as a new template version)."""
+    actor = current_actor()
+    return respond(services().letters.configure_letter_type(
+        code, type_code, json_body(), scope_for(actor, code), actor.as_dict()))
+
+
+# -- requests --------------------------------------------------------------------------------
+
+@blp.route("/letters", methods=["POST"])
+@requires("resident", "officer", "head")
+@blp.arguments(LetterRequestSchema, error_status_code=400)
+@blp.response(201, LetterSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="Unknown resident or letter type.")
+@blp.alt_response(422, schema=ErrorSchema,
+                  description="The resident is dead or moved out, or the type is switched off.")
+def request_letter(data: dict):
+    """Request a letter: residents about themselves, officers for anyone in their village."""
+    actor = current_actor()
+    return respond(services().letters.request_letter(json_body(), scope_for(actor),
+                                                     actor.as_dict()), 201)
+
+
+@blp.route("/letters/<letter_id>", methods=["GET"])
+@requires(*VILLAGE_USERS)
+@blp.response(200, LetterSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_letter(letter_id: str):
+    actor = current_actor()
+    return respond(services().letters.get_letter(letter_id, scope_for(actor), actor.as_dict()))
+
+
+@blp.route("/letters/<letter_id>/transitions", methods=["GET"])
+@requires(*VILLAGE_USERS)
+@blp.alt_response(404, schema=ErrorSchema)
+def letter_transitions(letter_id: str):
+    """Who moved the letter from which status to which, and when."""
+    actor = current_actor()
+    return respond(services().letters.letter_transitions(letter_id, scope_for(actor),
+                                                         actor.as_dict()))
+
+
+@blp.route("/villages/<code>/letters", methods=["GET"])
+@requires(*OFFICE)
+@blp.arguments(LetterListQuerySchema, location="query", error_status_code=400)
+@blp.response(200, LetterPageSchema)
+def list_village_letters(query: dict, code: str):
+    """The office queue, oldest request first (filter by status)."""
+    scope = scope_for(current_actor(), code)
+    return respond(services().letters.list_village_letters(
+        code, query["status"], query["page"], query["per_page"], scope))
+
+
+@blp.route("/residents/<nik>/letters", methods=["GET"])
+@requires(*VILLAGE_USERS)
+@blp.arguments(LetterListQuerySchema, location="query", error_status_code=400)
+@blp.response(200, LetterPageSchema)
+def list_resident_letters(query: dict, nik: str):
+    """A resident's letters, newest first (residents: only their own)."""
+    actor = current_actor()
+    return respond(services().letters.list_resident_letters(
+        nik, scope_for(actor), actor.as_dict(), query["page"], query["per_page"]))
+
+
+# -- workflow --------------------------------------------------------------------------------
+
+@blp.route("/letters/<letter_id>/check", methods=["POST"])
+@requires("officer", "head")
+@blp.response(200, LetterSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="Not in a state that allows it.")
+def check_letter(letter_id: str):
+    actor = current_actor()
+    return respond(services().letters.check_letter(letter_id, scope_for(actor),
+                                                   actor.as_dict()))
+
+
+@blp.route("/letters/<letter_id>/sign", methods=["POST"])
+@requires("head")
+@blp.response(200, LetterSchema, description="Signed and numbered; issued once its PDF is "
+                                             "stored (normally in the same call).")
+@blp.alt_response(409, schema=ErrorSchema, description="Not checked, or already signed.")
+def sign_letter(letter_id: str):
+    """The village head signs: the letter gets its number and its PDF."""
+    actor = current_actor()
+    return respond(services().letters.sign_letter(letter_id, scope_for(actor),
+                                                  actor.as_dict()))
+
+
+@blp.route("/letters/<letter_id>/reject", methods=["POST"])
+@requires("officer", "head")
+@blp.arguments(ReasonSchema, error_status_code=400)
+@blp.response(200, LetterSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+def reject_letter(body: dict, letter_id: str):
+    actor = current_actor()
+    return respond(services().letters.reject_letter(letter_id, body["reason"], scope_for(actor),
+                                                    actor.as_dict()))
+
+
+@blp.route("/letters/<letter_id>/cancel", methods=["POST"])
+@requires("resident", "officer", "head")
+@blp.arguments(ReasonSchema, error_status_code=400)
+@blp.response(200, LetterSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+def cancel_letter(body: dict, letter_id: str):
+    actor = current_actor()
+    return respond(services().letters.cancel_letter(letter_id, body["reason"], scope_for(actor),
+                                                    actor.as_dict()))
+
+
+# -- documents -------------------------------------------------------------------------------
+
+@blp.route("/letters/<letter_id>/attachments", methods=["POST"])
+@requires("resident", "officer", "head")
+@blp.arguments(AttachmentFormSchema, location="form", error_status_code=400)
+@blp.response(201, LetterSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="Not a PDF, JPEG or PNG, or too large.")
+def add_attachment(form: dict, letter_id: str):
+    """Attach a scan (KTP, KK, RT/RW cover letter): multipart field `file`, and `kind`."""
+    actor = current_actor()
+    scope = scope_for(actor)
+    letters = services().letters
+    target = letters.attachment_key(letter_id, scope, actor.as_dict())
+    data, filename = _uploaded_file(MAX_ATTACHMENT_BYTES)
+    content_type = sniff_attachment(data[:8192], len(data))  # refuse early; the service rechecks
+    _documents().put_bytes(target["key"], data, content_type)
+    return respond(letters.record_attachment(letter_id, {
+        "key": target["key"], "kind": form["kind"], "filename": filename}, scope,
+        actor.as_dict()), 201)
+
+
+@blp.route("/letters/<letter_id>/pdf", methods=["GET"])
+@requires(*VILLAGE_USERS)
+@blp.response(200, description="The signed letter as a PDF.",
+              content_type="application/pdf")
+@blp.alt_response(409, schema=ErrorSchema, description="Not issued yet.")
+def download_pdf(letter_id: str):
+    actor = current_actor()
+    location = services().letters.open_pdf(letter_id, scope_for(actor), actor.as_dict())
+    chunks = _documents().stream(location["key"], CHUNK)
+    return Response(stream_with_context(chunks), mimetype="application/pdf", headers={
+        "Content-Length": str(location["size"]),
+        "Content-Disposition": f'attachment; filename="{location["filename"]}"',
+        "X-Content-SHA256": location["sha256"],
+    })
+
+
+# -- public verification ---------------------------------------------------------------------
+
+@blp.route("/verify/<token>", methods=["GET"])
+@blp.response(200, VerificationSchema)
+def verify_token(token: str):
+    """Is the letter behind this QR code genuine? Holder data comes back masked."""
+    return respond(services().letters.verify_token(token))
+
+
+@blp.route("/verify", methods=["POST"])
+@blp.response(200, VerificationSchema)
+def verify_pdf():
+    """Upload a PDF (multipart field `file`): is this exact file a letter the village issued?"""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed("Send the PDF as a multipart field named 'file'.",
+                               fields={"file": ["Missing file."]})
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: upload.stream.read(CHUNK), b""):
+        digest.update(chunk)
+    return respond(services().letters.verify_pdf(digest.hexdigest()))
+
+
+# -- office views ----------------------------------------------------------------------------
+
+@blp.route("/villages/<code>/letters/register", methods=["GET"])
+@requires(*OFFICE)
+@blp.arguments(RegisterQuerySchema, location="query", error_status_code=400)
+@blp.response(200, description="Buku Agenda surat keluar as CSV or XLSX.")
+def letter_register(query: dict, code: str):
+    """The outgoing-letter register (Buku Agenda) of a period: `from`, `to`, `format`."""
+    scope = scope_for(current_actor(), code)
+    result = services().letters.letter_register(
+        code, query["date_from"].isoformat(), query["date_to"].isoformat(), query["format"],
+        scope)
+    return Response(base64.b64decode(result["content_base64"]),
+                    mimetype=result["content_type"], headers={
+                        "Content-Disposition": f'attachment; filename="{result["filename"]}"'})
+
+
+@blp.route("/letter-stats", methods=["GET"])
+@requires(*OFFICE)
+@blp.arguments(CountsQuerySchema, location="query", error_status_code=400)
+@blp.response(200, CountSchema(many=True))
+def letter_counts(query: dict):
+    """Letters requested and issued per village and month (regency dashboard)."""
+    scope = scope_for(current_actor(), query["village"])
+    return respond(services().letters.letter_counts(query["year"], scope, query["village"]))

@@ -1,0 +1,1 @@
+"""Letters service: surat keterangan requests, numbering, PDF and QR verification."""

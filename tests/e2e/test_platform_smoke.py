@@ -1,0 +1,83 @@
+"""Issue 2's "done when", over HTTP through gunicorn with every process running.
+
+An officer created with `desa account create` (password on stdin) logs in, registers a resident,
+reads it back, records a death and sees the status change; health, readiness and the OpenAPI
+document are served.
+"""
+from __future__ import annotations
+
+import requests
+
+VILLAGE = "36.04.05.2002"
+NIK = "3604051201909001"  # fake: district 360405, born 12-01-1990, serial 9001
+
+
+def resident_data() -> dict:
+    return {
+        "nik": NIK, "name": "Budi Contoh", "sex": "L", "birth_place": "Serang",
+        "birth_date": "1990-01-12", "religion": "Islam", "citizenship": "WNI",
+        "marital_status": "Kawin", "occupation": "Petani", "education": "SLTA/Sederajat",
+        "address": {"dusun": "Dusun I", "rw": "002", "rt": "001", "street": "Kp. Contoh"},
+    }
+
+
+def test_health_and_readiness(platform):
+    assert requests.get(f"{platform.url}/healthz", timeout=10).status_code == 200
+    assert requests.get(f"{platform.url}/readyz", timeout=10).status_code == 200
+
+
+def test_openapi_document_is_served(platform):
+    response = requests.get(platform.api("/openapi.json"), timeout=10)
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/auth/login" in document["paths"]
+    assert "/api/v1/residents/{nik}" in document["paths"]
+
+
+def test_officer_registers_a_resident_and_records_a_death(platform):
+    created = platform.create_account("officer", "smoke.officer", "smoke-Pa55word!", VILLAGE)
+    assert created["role"] == "officer" and created["village_code"] == VILLAGE
+    token = platform.login("smoke.officer", "smoke-Pa55word!")
+    auth = platform.auth(token)
+
+    response = requests.post(platform.api(f"/villages/{VILLAGE}/residents"),
+                             json=resident_data(), headers=auth, timeout=30)
+    assert response.status_code == 201, response.text
+    assert response.json()["nik"] == NIK
+
+    response = requests.get(platform.api(f"/residents/{NIK}"), headers=auth, timeout=30)
+    assert response.status_code == 200, response.text
+    resident = response.json()
+    assert (resident["name"], resident["status"], resident["village_code"]) == (
+        "Budi Contoh", "alive", VILLAGE)
+
+    death = {"type": "death", "date": "2026-01-10", "place": "Serang", "time": "10:30",
+             "cause": "Sakit", "reporter": "Siti Contoh"}
+    response = requests.post(platform.api(f"/residents/{NIK}/events"), json=death,
+                             headers=auth, timeout=30)
+    assert response.status_code in (200, 201), response.text
+
+    response = requests.get(platform.api(f"/residents/{NIK}"), headers=auth, timeout=30)
+    assert response.json()["status"] == "dead"
+
+
+def test_wrong_password_is_refused(platform):
+    platform.create_account("officer", "smoke.other", "right-Pa55word!", VILLAGE)
+    response = requests.post(platform.api("/auth/login"),
+                             json={"username": "smoke.other", "password": "wrong"}, timeout=30)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_stopped_service_makes_the_platform_unready_until_it_is_started_again(platform):
+    readyz = f"{platform.url}/readyz"
+    platform.stop_service("registry")
+    try:
+        response = requests.get(readyz, timeout=30)
+        assert response.status_code == 503
+        assert response.json()["checks"]["registry"]["ok"] is False
+    finally:
+        platform.start_service("registry")
+    assert requests.get(readyz, timeout=30).status_code == 200
+    assert platform.login("smoke.other", "right-Pa55word!")

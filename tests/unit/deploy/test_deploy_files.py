@@ -1,0 +1,68 @@
+"""The README, Compose and Kubernetes files name exactly the variables config.py reads."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+LAUNCHER_ONLY = {"DESA_SCALE_", "DESA_GATEWAY_BIND", "DESA_GATEWAY_WORKERS",
+                 "DESA_GATEWAY_THREADS"}
+
+
+def variables_in(text: str) -> set[str]:
+    return set(re.findall(r"\b(DESA_[A-Z0-9_]+)", text))
+
+
+def config_variables() -> set[str]:
+    source = (ROOT / "services/common/config.py").read_text()
+    return set(re.findall(r'_env(?:_bool)?\(\s*"(DESA_[A-Z0-9_]+)"', source))
+
+
+def test_config_reads_the_variables_we_expect():
+    assert {"DESA_AMQP_URI", "DESA_DATABASE_URL_TEMPLATE", "DESA_JWT_SECRET"} <= config_variables()
+
+
+def test_readme_documents_every_variable():
+    readme = (ROOT / "README.md").read_text()
+    table = {line.split("`")[1] for line in readme.splitlines()
+             if line.startswith("| `DESA_")}
+    table = {name.replace("<SERVICE>", "") for name in table}
+    assert config_variables() <= table
+    assert table - config_variables() <= LAUNCHER_ONLY
+
+
+def test_compose_and_kubernetes_set_every_variable_and_no_unknown_one():
+    compose = (ROOT / "deploy/compose/docker-compose.yml").read_text()
+    k8s = "".join((ROOT / "deploy/k8s" / name).read_text()
+                  for name in ("config.yaml", "secret.yaml"))
+    for text in (compose, k8s):
+        assert variables_in(text) == config_variables()
+
+
+def test_every_manifest_parses_and_kustomization_lists_them_all():
+    folder = ROOT / "deploy/k8s"
+    for path in [*folder.glob("*.yaml"), ROOT / "deploy/compose/docker-compose.yml"]:
+        assert all(doc is not None for doc in yaml.safe_load_all(path.read_text())), path
+    listed = set(yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"])
+    assert listed == {p.name for p in folder.glob("*.yaml")} - {"kustomization.yaml"}
+
+
+def test_kubernetes_runs_every_existing_service():
+    from services.common.topology import service_classes
+
+    for cls in service_classes():
+        manifest = (ROOT / "deploy/k8s" / f"{cls.name}.yaml").read_text()
+        kinds = [doc["kind"] for doc in yaml.safe_load_all(manifest)]
+        assert kinds == ["Deployment", "HorizontalPodAutoscaler"]
+        assert f'"services.common.runner", "{cls.name}"' in manifest
+
+
+def test_compose_runs_every_existing_service():
+    from services.common.topology import service_classes
+
+    compose = yaml.safe_load((ROOT / "deploy/compose/docker-compose.yml").read_text())
+    for cls in service_classes():
+        command = compose["services"][cls.name]["command"]
+        assert command == ["python", "-m", "services.common.runner", cls.name]
