@@ -22,6 +22,10 @@ from services.registry.schemas import (
     ResidentUpdate,
 )
 
+# A whole village's spreadsheet (~10,000 rows) takes ~15 s to validate and write: far past the
+# ordinary RPC timeout, which would answer 503 while the import goes on committing.
+IMPORT_TIMEOUT_SECONDS = 180.0
+
 blp = Blueprint("residents", __name__, url_prefix="/api/v1",
                 description="Residents of a village. Officers and heads see their own village.")
 
@@ -138,5 +142,5 @@ def import_residents(query: dict, code: str):
     actor = current_actor()
     scope_for(actor, code)
     csv_text = _uploaded_csv()
-    return respond(services().registry.import_residents(code, csv_text, query["dry_run"],
-                                                        actor.as_dict()))
+    return respond(services(timeout=IMPORT_TIMEOUT_SECONDS).registry.import_residents(
+        code, csv_text, query["dry_run"], actor.as_dict()))

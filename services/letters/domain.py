@@ -253,8 +253,10 @@ def address_line(address: dict | None, village_name: str) -> str:
         parts.append(f"RT {str(rt or '-').zfill(3)}/RW {str(rw or '-').zfill(3)}")
     head = " ".join(parts)
     tail = []
-    if address.get("dusun"):
-        tail.append(f"Dusun {address['dusun']}")
+    dusun = (address.get("dusun") or "").strip()
+    if dusun:
+        # Villages write the hamlet either as "Krajan" or already as "Dusun Krajan".
+        tail.append(dusun if dusun.lower().startswith("dusun ") else f"Dusun {dusun}")
     if village_name:
         tail.append(f"Desa {village_name}")
     return ", ".join([p for p in [head, *tail] if p])

@@ -84,3 +84,5 @@ def test_address_line():
                                 "dusun": "Krajan"}, "Kramatwatu")
     assert line == "Kp. Babakan RT 001/RW 002, Dusun Krajan, Desa Kramatwatu"
     assert domain.address_line(None, "Kramatwatu") == "Desa Kramatwatu"
+    assert domain.address_line({"dusun": "Dusun I", "rt": "1", "rw": "1"}, "Kramatwatu") == \
+        "RT 001/RW 001, Dusun I, Desa Kramatwatu"
