@@ -5,22 +5,11 @@ key on the first run. Variables already set in the environment win over the file
 """
 from __future__ import annotations
 
-import base64
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-
-def new_signing_key() -> str:
-    """A raw 32-byte Ed25519 private key, base64: the form DESA_LETTER_SIGNING_KEY takes."""
-    raw = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-        serialization.NoEncryption())
-    return base64.b64encode(raw).decode()
-
+from services.letters.tokens import new_signing_key
 
 GENERATED: dict[str, Callable[[], str]] = {
     "DESA_S3_ACCESS_KEY": lambda: f"desa-{secrets.token_hex(4)}",

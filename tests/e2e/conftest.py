@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from deploy.local.localenv import new_signing_key
 from deploy.local.processes import (
     ProcessGroup,
     desa_command,
@@ -138,7 +137,6 @@ def isolated_env(prefix: str, bind: str) -> dict[str, str]:
             f"postgresql+psycopg2://postgres@127.0.0.1:5432/desa_{prefix}_{{service}}",
         "DESA_DOCUMENTS_BUCKET": f"desa-{prefix}-documents",
         "DESA_PUBLIC_URL": gateway_url(bind),
-        "DESA_LETTER_SIGNING_KEY": os.environ.get("DESA_LETTER_SIGNING_KEY") or new_signing_key(),
     }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from deploy.local import seaweed
 from services.common.config import SERVICES, get_settings, reset_settings
 from services.common.db import drop_database
+from services.letters.tokens import new_signing_key
 
 ACCESS_KEY = "desa-test"
 SECRET_KEY = "desa-test-secret-key-0123456789"
@@ -53,6 +54,7 @@ class Infrastructure:
             "DESA_S3_SECRET_KEY": SECRET_KEY,
             "DESA_DOCUMENTS_BUCKET": f"desa-{self.prefix}-documents",
             "DESA_JWT_SECRET": f"test-jwt-secret-{uuid.uuid4().hex}",
+            "DESA_LETTER_SIGNING_KEY": new_signing_key(),
             "DESA_RELAY_POLL_SECONDS": "0.05",
             "DESA_LOG_LEVEL": "INFO",
         }

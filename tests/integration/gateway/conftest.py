@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.app import create_app
-from services.common.config import get_settings, reset_settings
+from services.common.config import get_settings
 from services.common.db import make_engine
 from services.common.topology import service_classes
 
@@ -106,22 +106,14 @@ def registry_service(container_factory, nameko_config):
 
 
 @pytest.fixture
-def running_services(container_factory, nameko_config, monkeypatch):
+def running_services(container_factory, nameko_config):
     """Every service of this checkout running in a nameko container (what /readyz checks)."""
-    if "letters" in [cls.name for cls in service_classes()] and \
-            not get_settings().letter_signing_key:
-        from services.letters.tokens import new_signing_key
-
-        monkeypatch.setenv("DESA_LETTER_SIGNING_KEY", new_signing_key())
-        reset_settings()
     containers = []
     for cls in service_classes():
         container = container_factory(cls, nameko_config)
         container.start()
         containers.append(container)
-    yield containers
-    monkeypatch.undo()
-    reset_settings()
+    return containers
 
 
 def _app(**settings_changes):

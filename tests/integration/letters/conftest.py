@@ -25,7 +25,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy.orm import Session
 
 from deploy.local.processes import ProcessGroup, relay_command, service_command, wait_until
-from services.common.config import get_settings, reset_settings
+from services.common.config import get_settings
 from services.common.db import make_engine
 from services.common.events import make_envelope
 from services.common.objectstore import documents_store
@@ -92,16 +92,8 @@ def actor(role: str, village_code: str | None = None, nik: str | None = None) ->
 
 @pytest.fixture(scope="session")
 def signing_key_env(migrated):
-    """Tests generate the letter signing key, as the local runner does for development."""
-    previous = os.environ.get("DESA_LETTER_SIGNING_KEY")
-    os.environ["DESA_LETTER_SIGNING_KEY"] = tokens.new_signing_key()
-    reset_settings()
-    yield tokens.load_signing_key(os.environ["DESA_LETTER_SIGNING_KEY"])
-    if previous is None:
-        os.environ.pop("DESA_LETTER_SIGNING_KEY", None)
-    else:
-        os.environ["DESA_LETTER_SIGNING_KEY"] = previous
-    reset_settings()
+    """The run's letter signing key (tests/support/infrastructure.py generates one per run)."""
+    return tokens.load_signing_key(get_settings().letter_signing_key)
 
 
 @pytest.fixture(scope="session")
