@@ -29,4 +29,6 @@ def register_family(data: dict, code: str):
 @blp.response(200, Family)
 @blp.alt_response(404, schema=ErrorSchema)
 def get_family(number: str):
-    return respond(services().registry.get_family(number, scope_for(current_actor())))
+    """A family card with its members; every member's record counts as read (UU 27/2022 PDP)."""
+    actor = current_actor()
+    return respond(services().registry.get_family(number, scope_for(actor), actor.as_dict()))

@@ -1,4 +1,5 @@
-"""Residents (penduduk): registration, search, record, history, life events, PIN, CSV import."""
+"""Residents (penduduk): registration, search, record, history, who read it, life events, PIN,
+CSV import."""
 from __future__ import annotations
 
 from flask import request
@@ -18,6 +19,8 @@ from services.registry.schemas import (
     ResidentChange,
     ResidentInput,
     ResidentPage,
+    ResidentReadPage,
+    ResidentReadsArgs,
     ResidentSearchArgs,
     ResidentUpdate,
 )
@@ -49,8 +52,9 @@ def register_resident(data: dict, code: str):
 @blp.arguments(ResidentSearchArgs, location="query", error_status_code=400)
 @blp.response(200, ResidentPage)
 def search_residents(query: dict, code: str):
-    scope_for(current_actor(), code)
-    return respond(services().registry.search_residents(code, **query))
+    actor = current_actor()
+    scope_for(actor, code)
+    return respond(services().registry.search_residents(code, **query, actor=actor.as_dict()))
 
 
 @blp.route("/residents/<nik>", methods=["GET"])
@@ -62,7 +66,7 @@ def get_resident(nik: str):
     actor = current_actor()
     if actor.role == "resident" and nik != actor.nik:
         raise Forbidden("Residents may only read their own record.")
-    return respond(services().registry.get_resident(nik, scope_for(actor)))
+    return respond(services().registry.get_resident(nik, scope_for(actor), actor.as_dict()))
 
 
 @blp.route("/residents/<nik>", methods=["PATCH"])
@@ -81,7 +85,26 @@ def update_resident(changes: dict, nik: str):
 @blp.response(200, ResidentChange(many=True), description="Changes, oldest first.")
 @blp.alt_response(404, schema=ErrorSchema)
 def resident_history(nik: str):
-    return respond(services().registry.resident_history(nik, scope_for(current_actor())))
+    actor = current_actor()
+    return respond(services().registry.resident_history(nik, scope_for(actor),
+                                                        actor.as_dict()))
+
+
+@blp.route("/residents/<nik>/reads", methods=["GET"])
+@requires("resident", *RESIDENT_MANAGERS)
+@blp.arguments(ResidentReadsArgs, location="query", error_status_code=400)
+@blp.response(200, ResidentReadPage, description="Reads of the record, newest first.")
+@blp.alt_response(404, schema=ErrorSchema)
+def resident_reads(query: dict, nik: str):
+    """Who read a resident's record, when and why (UU 27/2022 PDP).
+
+    Officers and heads of the resident's village, regency admins, and the resident themself
+    (their right of access) may see it.
+    """
+    actor = current_actor()
+    if actor.role == "resident" and nik != actor.nik:
+        raise Forbidden("Residents may only see who read their own record.")
+    return respond(services().registry.resident_reads(nik, scope_for(actor), **query))
 
 
 @blp.route("/residents/<nik>/events", methods=["POST"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,8 +38,15 @@ SERVICE_NAME = "registry"
 JAKARTA = ZoneInfo("Asia/Jakarta")
 PIN_MAX_FAILURES = 5
 PIN_LOCK = timedelta(minutes=15)
+# Why a record was read, as the access log says it (a caller may name its own, see Reader).
+READ_PURPOSE = "resident.read"
+HISTORY_PURPOSE = "resident.history"
+SEARCH_PURPOSE = "resident.search"
+FAMILY_PURPOSE = "family.read"
+REQUEST_ID_MAX = 128
 
 _hasher = PasswordHasher()
+_READ = schemas.ResidentRead()
 
 
 @functools.cache
@@ -120,6 +128,33 @@ def _emit_family(session: Session, outbox: Outbox, family: Family) -> dict:
     outbox.record(session, events.FAMILY_UPDATED, village_code=family.village_code,
                   aggregate_id=family.number, payload=state)
     return state
+
+
+def _record_reads(session: Session, residents: Iterable[Resident], actor: dict | None,
+                  purpose: str, request_id: str | None) -> None:
+    """Log that `actor` read these residents' records (UU 27/2022 PDP), in one insert.
+
+    Called inside the read's own transaction, so a record is never returned unlogged. Not an
+    event: the outbox would copy who-read-whom to every consumer. Without an actor (internal
+    callers such as the CLI) nothing is logged.
+    """
+    if actor is None:
+        return
+    if not isinstance(actor, dict):
+        raise ValidationFailed("Invalid actor", fields={"actor": ["Not an object."]})
+    try:
+        reader = schemas.Reader().load(actor)
+    except SchemaError as exc:
+        raise ValidationFailed("Invalid actor", fields={"actor": exc.messages}) from None
+    moment = now()
+    rows = [{"nik": resident.nik, "village_code": resident.village_code,
+             "actor_role": reader["role"], "actor_username": reader["username"],
+             "actor_nik": reader["nik"], "purpose": reader["purpose"] or purpose,
+             "read_at": moment,
+             "request_id": request_id[:REQUEST_ID_MAX] if request_id else None}
+            for resident in residents]
+    if rows:
+        session.execute(sa.insert(models.ResidentRead), rows)
 
 
 def _page(query: sa.Select, session: Session, page: int, per_page: int) -> tuple[list, int]:
@@ -322,8 +357,12 @@ def register_resident(session: Session, outbox: Outbox, village_code: str, data:
     return state
 
 
-def get_resident(session: Session, nik: str, scope: str | None) -> dict:
-    return events.resident_state(_resident(session, nik, scope))
+@transactional
+def get_resident(session: Session, nik: str, scope: str | None, actor: dict | None = None,
+                 request_id: str | None = None) -> dict:
+    resident = _resident(session, nik, scope)
+    _record_reads(session, [resident], actor, READ_PURPOSE, request_id)
+    return events.resident_state(resident)
 
 
 def _replace_temporary_number(session: Session, outbox: Outbox, resident: Resident, nik: str,
@@ -339,6 +378,9 @@ def _replace_temporary_number(session: Session, outbox: Outbox, resident: Reside
     _ensure_new_nik(session, nik)
     old = resident.nik
     resident.nik, resident.has_nik = nik, True
+    # The access log is keyed by number: the person keeps seeing who read them before.
+    session.execute(sa.update(models.ResidentRead).where(models.ResidentRead.nik == old)
+                    .values(nik=nik))
     # Children registered with the temporary number as a parent's number now point at the NIK.
     for column in ("father_nik", "mother_nik"):
         children = session.scalars(sa.select(Resident).where(
@@ -391,9 +433,12 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+@transactional
 def search_residents(session: Session, village_code: str | None, q: str | None = None,
                      dusun: str | None = None, rw: str | None = None, rt: str | None = None,
-                     status: str | None = None, page: int = 1, per_page: int = 20) -> dict:
+                     status: str | None = None, page: int = 1, per_page: int = 20,
+                     actor: dict | None = None, request_id: str | None = None) -> dict:
+    """One page of residents; each resident on it gets an access-log line."""
     args = load(schemas.ResidentSearchArgs(), {
         "q": q, "dusun": dusun, "rw": rw, "rt": rt, "status": status, "page": page,
         "per_page": per_page})
@@ -413,16 +458,39 @@ def search_residents(session: Session, village_code: str | None, q: str | None =
         if args[name]:
             query = query.where(getattr(Resident, name) == args[name])
     items, total = _page(query, session, args["page"], args["per_page"])
+    _record_reads(session, items, actor, SEARCH_PURPOSE, request_id)
     return {"items": [events.resident_state(r) for r in items], "total": total,
             "page": args["page"], "per_page": args["per_page"]}
 
 
-def resident_history(session: Session, nik: str, scope: str | None) -> list[dict]:
+@transactional
+def resident_history(session: Session, nik: str, scope: str | None, actor: dict | None = None,
+                     request_id: str | None = None) -> list[dict]:
     resident = _resident(session, nik, scope)
+    _record_reads(session, [resident], actor, HISTORY_PURPOSE, request_id)
     changes = session.scalars(sa.select(models.ResidentChange).where(
         models.ResidentChange.resident_id == resident.id).order_by(models.ResidentChange.id))
     return [{"changed_at": c.changed_at.isoformat(), "actor": c.actor, "reason": c.reason,
              "changes": c.changes} for c in changes]
+
+
+def resident_reads(session: Session, nik: str, scope: str | None, page: int = 1,
+                   per_page: int = 20) -> dict:
+    """Who read this resident's record, newest first: the resident's right of access.
+
+    Items carry the reader's role and account name and the purpose, nothing about any other
+    resident (a search that listed them is just "resident.search").
+    """
+    args = load(schemas.ResidentReadsArgs(), {"page": page, "per_page": per_page})
+    resident = _resident(session, nik, scope)
+    read = models.ResidentRead
+    query = sa.select(read).where(read.nik == resident.nik).order_by(read.read_at.desc(),
+                                                                     read.id.desc())
+    items, total = _page(query, session, args["page"], args["per_page"])
+    return {"items": [_READ.dump({"read_at": r.read_at, "role": r.actor_role,
+                                  "username": r.actor_username, "purpose": r.purpose})
+                      for r in items],
+            "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
 # -- life events ---------------------------------------------------------------------------------
@@ -540,8 +608,14 @@ def register_family(session: Session, outbox: Outbox, village_code: str, data: d
     return _emit_family(session, outbox, family)
 
 
-def get_family(session: Session, number: str, scope: str | None) -> dict:
-    return events.family_state(_family(session, number, scope))
+@transactional
+def get_family(session: Session, number: str, scope: str | None, actor: dict | None = None,
+               request_id: str | None = None) -> dict:
+    """The card with its members; everyone it names (past members too) gets a log line."""
+    family = _family(session, number, scope)
+    named = {m.resident.id: m.resident for m in family.memberships}
+    _record_reads(session, named.values(), actor, FAMILY_PURPOSE, request_id)
+    return events.family_state(family)
 
 
 @transactional

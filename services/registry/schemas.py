@@ -304,6 +304,49 @@ class ResidentPage(_Page):
     items = fields.List(fields.Nested(Resident))
 
 
+# -- reads of a record (UU 27/2022 PDP) -----------------------------------------------------------
+READER_ROLES = ("resident", "officer", "head", "regency_admin", "operator")
+PURPOSE_RE = r"^[a-z_]+(\.[a-z_]+)+$"
+
+
+class Reader(Schema):
+    """The actor of a read, as the gateway passes it. `purpose` (optional, e.g.
+    "letters.subject") lets a service that reads on someone's behalf say why."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    role = fields.String(required=True, validate=validate.OneOf(READER_ROLES))
+    village_code = fields.String(load_default=None, allow_none=True)
+    username = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=64))
+    nik = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=24))
+    purpose = fields.String(load_default=None, allow_none=True,
+                            validate=(validate.Length(max=40), validate.Regexp(PURPOSE_RE)))
+
+
+class ResidentReadsArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class ResidentRead(Schema):
+    """One read of a resident's record: when, by which role and account, and why."""
+
+    read_at = fields.DateTime()
+    role = fields.String()
+    username = fields.String(allow_none=True,
+                             metadata={"description": "Staff account; null for a resident"})
+    purpose = fields.String(metadata={"example": "resident.read"})
+
+
+class ResidentReadPage(_Page):
+    items = fields.List(fields.Nested(ResidentRead))
+
+
 # -- life events ---------------------------------------------------------------------------------
 _EVENT_REQUIRED = {
     domain.BIRTH: ("child",),

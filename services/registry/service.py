@@ -43,8 +43,8 @@ class RegistryService:
         return app.register_resident(self.db, self.outbox, village_code, data, actor)
 
     @rpc
-    def get_resident(self, nik: str, scope: str | None) -> dict:
-        return app.get_resident(self.db, nik, scope)
+    def get_resident(self, nik: str, scope: str | None, actor: dict | None = None) -> dict:
+        return app.get_resident(self.db, nik, scope, actor, self.request_id)
 
     @rpc
     def update_resident(self, nik: str, changes: dict, scope: str | None,
@@ -55,13 +55,19 @@ class RegistryService:
     def search_residents(self, village_code: str | None, q: str | None = None,
                          dusun: str | None = None, rw: str | None = None,
                          rt: str | None = None, status: str | None = None, page: int = 1,
-                         per_page: int = 20) -> dict:
+                         per_page: int = 20, actor: dict | None = None) -> dict:
         return app.search_residents(self.db, village_code, q=q, dusun=dusun, rw=rw, rt=rt,
-                                    status=status, page=page, per_page=per_page)
+                                    status=status, page=page, per_page=per_page, actor=actor,
+                                    request_id=self.request_id)
 
     @rpc
-    def resident_history(self, nik: str, scope: str | None) -> list:
-        return app.resident_history(self.db, nik, scope)
+    def resident_history(self, nik: str, scope: str | None, actor: dict | None = None) -> list:
+        return app.resident_history(self.db, nik, scope, actor, self.request_id)
+
+    @rpc
+    def resident_reads(self, nik: str, scope: str | None, page: int = 1,
+                       per_page: int = 20) -> dict:
+        return app.resident_reads(self.db, nik, scope, page, per_page)
 
     @rpc
     def record_life_event(self, nik: str, event: dict, scope: str | None,
@@ -74,8 +80,8 @@ class RegistryService:
         return app.register_family(self.db, self.outbox, village_code, data, actor)
 
     @rpc
-    def get_family(self, number: str, scope: str | None) -> dict:
-        return app.get_family(self.db, number, scope)
+    def get_family(self, number: str, scope: str | None, actor: dict | None = None) -> dict:
+        return app.get_family(self.db, number, scope, actor, self.request_id)
 
     @rpc
     def add_family_member(self, number: str, member: dict, scope: str | None,
