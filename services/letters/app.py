@@ -21,6 +21,7 @@ from services.common.errors import Conflict, NotFound, Unprocessable, Validation
 from services.common.events import to_json_safe
 from services.common.objectstore import ObjectStoreClient, document_key
 from services.common.outbox import Outbox
+from services.common.pagination import fetch_page
 from services.letters import catalogue, domain, events, schemas, tokens
 from services.letters.models import (
     Attachment,
@@ -295,8 +296,7 @@ def transitions_of(session: Session, letter_id: str, scope: str | None, actor: d
 
 
 def _page(session: Session, stmt: sa.Select, page: int, per_page: int) -> dict:
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-    rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    rows, total = fetch_page(session, stmt, page, per_page)
     return {"items": [letter_dict(session, row) for row in rows], "total": total, "page": page,
             "per_page": per_page}
 

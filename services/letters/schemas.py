@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common.pagination import PageArgs, page_schema
 from services.letters.domain import ATTACHMENT_KINDS, STATUSES
 
 NIK_OR_TEMP = validate.Regexp(r"^(\d{16}|TMP-[0-9A-Za-z.\-]{4,40})$",
@@ -104,10 +105,8 @@ class AttachmentFormSchema(Schema):
     kind = fields.String(load_default="other", validate=validate.OneOf(ATTACHMENT_KINDS))
 
 
-class LetterListQuerySchema(Schema):
+class LetterListQuerySchema(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class LetterTypesQuerySchema(Schema):
@@ -182,11 +181,7 @@ class LetterSchema(Schema):
     updated_at = fields.String()
 
 
-class LetterPageSchema(Schema):
-    items = fields.List(fields.Nested(LetterSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+LetterPageSchema = page_schema(LetterSchema, "LetterPage")
 
 
 class LetterTypeSchema(Schema):

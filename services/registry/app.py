@@ -31,6 +31,7 @@ from services.common.errors import (
 )
 from services.common.events import to_json_safe
 from services.common.outbox import Outbox
+from services.common.pagination import fetch_page
 from services.registry import csv_import, domain, events, models, schemas
 from services.registry.models import Family, FamilyMembership, Resident, Village
 
@@ -157,12 +158,6 @@ def _record_reads(session: Session, residents: Iterable[Resident], actor: dict |
         session.execute(sa.insert(models.ResidentRead), rows)
 
 
-def _page(query: sa.Select, session: Session, page: int, per_page: int) -> tuple[list, int]:
-    total = session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    items = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total or 0
-
-
 # -- villages ------------------------------------------------------------------------------------
 def _village(session: Session, code: str, *, lock: bool = False) -> Village:
     query = sa.select(Village).where(Village.code == code)
@@ -179,7 +174,7 @@ def list_villages(session: Session, district_code: str | None = None, page: int 
     query = sa.select(Village).order_by(Village.code)
     if args["district_code"]:
         query = query.where(Village.district_code == args["district_code"])
-    items, total = _page(query, session, args["page"], args["per_page"])
+    items, total = fetch_page(session, query, args["page"], args["per_page"])
     return {"items": [events.village_state(v) for v in items], "total": total,
             "page": args["page"], "per_page": args["per_page"]}
 
@@ -457,7 +452,7 @@ def search_residents(session: Session, village_code: str | None, q: str | None =
     for name in ("rw", "rt", "status"):
         if args[name]:
             query = query.where(getattr(Resident, name) == args[name])
-    items, total = _page(query, session, args["page"], args["per_page"])
+    items, total = fetch_page(session, query, args["page"], args["per_page"])
     _record_reads(session, items, actor, SEARCH_PURPOSE, request_id)
     return {"items": [events.resident_state(r) for r in items], "total": total,
             "page": args["page"], "per_page": args["per_page"]}
@@ -486,7 +481,7 @@ def resident_reads(session: Session, nik: str, scope: str | None, page: int = 1,
     read = models.ResidentRead
     query = sa.select(read).where(read.nik == resident.nik).order_by(read.read_at.desc(),
                                                                      read.id.desc())
-    items, total = _page(query, session, args["page"], args["per_page"])
+    items, total = fetch_page(session, query, args["page"], args["per_page"])
     return {"items": [_READ.dump({"read_at": r.read_at, "role": r.actor_role,
                                   "username": r.actor_username, "purpose": r.purpose})
                       for r in items],

@@ -20,6 +20,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from services.common.pagination import MAX_PER_PAGE, PageArgs, page_schema
 from services.registry import domain
 
 VILLAGE_CODE_RE = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
@@ -28,7 +29,6 @@ ROLES = ("officer", "head", "regency_admin", "operator")
 VILLAGE_ROLES = ("officer", "head")
 LETTER_NUMBER_PLACEHOLDERS = {"code": "470", "seq": 7, "short_code": "2001", "month_roman": "IV",
                               "month": 4, "year": 2026}
-MAX_PER_PAGE = 100
 
 
 # -- reusable fields ------------------------------------------------------------------------------
@@ -265,11 +265,8 @@ class ResidentChange(Schema):
     changes = fields.Dict(metadata={"description": "{field: [old, new]}"})
 
 
-class ResidentSearchArgs(Schema):
+class ResidentSearchArgs(PageArgs):
     """Query of search_residents: q matches the name (substring) or the start of the NIK."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     q = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
     dusun = fields.String(load_default=None, allow_none=True)
@@ -277,31 +274,15 @@ class ResidentSearchArgs(Schema):
     rt = RtRw(load_default=None, allow_none=True)
     status = fields.String(load_default=None, allow_none=True,
                            validate=validate.OneOf(domain.STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
-
-
-class PageArgs(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class VillageListArgs(PageArgs):
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     district_code = fields.String(load_default=None, allow_none=True,
                                   validate=validate.Regexp(DISTRICT_CODE_RE))
 
 
-class _Page(Schema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-
-
-class ResidentPage(_Page):
-    items = fields.List(fields.Nested(Resident))
+ResidentPage = page_schema(Resident, "ResidentPage")
 
 
 # -- reads of a record (UU 27/2022 PDP) -----------------------------------------------------------
@@ -325,12 +306,8 @@ class Reader(Schema):
                             validate=(validate.Length(max=40), validate.Regexp(PURPOSE_RE)))
 
 
-class ResidentReadsArgs(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+class ResidentReadsArgs(PageArgs):
+    pass
 
 
 class ResidentRead(Schema):
@@ -343,8 +320,7 @@ class ResidentRead(Schema):
     purpose = fields.String(metadata={"example": "resident.read"})
 
 
-class ResidentReadPage(_Page):
-    items = fields.List(fields.Nested(ResidentRead))
+ResidentReadPage = page_schema(ResidentRead, "ResidentReadPage")
 
 
 # -- life events ---------------------------------------------------------------------------------
@@ -556,8 +532,7 @@ class Village(Schema):
     updated_at = fields.DateTime()
 
 
-class VillagePage(_Page):
-    items = fields.List(fields.Nested(Village))
+VillagePage = page_schema(Village, "VillagePage")
 
 
 # -- accounts and login --------------------------------------------------------------------------

@@ -1,0 +1,36 @@
+"""One pagination shape for every list: `{items, total, page, per_page}` (STYLE: one way)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from marshmallow import EXCLUDE, Schema, fields, validate
+from sqlalchemy.orm import Session
+
+MAX_PER_PAGE = 100
+
+
+class PageArgs(Schema):
+    """`page` (from 1) and `per_page` (1 to 100); lists add their own filters by subclassing."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    """The response schema of a page of `item`s (named for the OpenAPI document)."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item)),
+        "total": fields.Integer(),
+        "page": fields.Integer(),
+        "per_page": fields.Integer(),
+    }, name=name)
+
+
+def fetch_page(session: Session, stmt: sa.Select, page: int, per_page: int) -> tuple[list, int]:
+    """One page of `stmt`'s rows (in its order) and the total number of rows."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(
+        stmt.order_by(None).subquery()))
+    rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total or 0
