@@ -78,6 +78,14 @@ def apply_village(session: Session, village: dict) -> None:
 def apply_resident(session: Session, resident: dict) -> None:
     if "nik" not in resident and isinstance(resident.get("resident"), dict):
         resident = resident["resident"]  # a life-event shaped payload: {event, resident}
+    previous = resident.get("previous_nik")
+    if previous and previous != resident["nik"]:
+        # Dukcapil issued the NIK for someone known by a temporary village number: same person.
+        if session.get(Resident, resident["nik"]) is None:
+            session.execute(sa.update(Resident).where(Resident.nik == previous)
+                            .values(nik=resident["nik"]))
+        else:
+            session.execute(sa.delete(Resident).where(Resident.nik == previous))
     _upsert_newest(session, Resident, {"nik": resident["nik"]}, {
         "village_code": resident["village_code"], "name": resident["name"],
         "status": resident.get("status") or "alive", "data": resident,

@@ -115,10 +115,13 @@ def _record_change(session: Session, resident: Resident, changes: dict, actor: d
         actor=actor, reason=reason, changes=to_json_safe(changes)))
 
 
-def _emit_resident(session: Session, outbox: Outbox, event_type: str, resident: Resident) -> dict:
+def _emit_resident(session: Session, outbox: Outbox, event_type: str, resident: Resident,
+                   previous_nik: str | None = None) -> dict:
     state = events.resident_state(resident)
+    # A temporary number replaced by the NIK: consumers keyed by number learn it is one person.
+    payload = state if previous_nik is None else {**state, "previous_nik": previous_nik}
     outbox.record(session, event_type, village_code=resident.village_code,
-                  aggregate_id=resident.nik, payload=state)
+                  aggregate_id=resident.nik, payload=payload)
     return state
 
 
@@ -417,7 +420,8 @@ def update_resident(session: Session, outbox: Outbox, nik: str, changes: dict,
     resident.updated_at = now()
     session.flush()
     _record_change(session, resident, diff, actor, "updated")
-    state = _emit_resident(session, outbox, events.RESIDENT_UPDATED, resident)
+    state = _emit_resident(session, outbox, events.RESIDENT_UPDATED, resident,
+                           previous_nik=diff["nik"][0] if "nik" in diff else None)
     family = session.scalar(sa.select(Family).where(Family.number == resident.family_number))
     if "nik" in diff and family is not None:
         _emit_family(session, outbox, family)  # the card lists its members by NIK

@@ -67,6 +67,27 @@ def test_handlers_are_idempotent_and_keep_the_newest_state(world):
     assert world.count(models.dead_letters) == 0
 
 
+
+def test_a_temporary_number_replaced_by_the_nik_is_the_same_person(world):
+    handlers = Handlers(world.session)
+    code = world.village()["code"]
+    temporary = f"TMP-{code.replace('.', '')}-{uuid.uuid4().int % 10**6:06d}"
+    baby = resident_payload(code, name="Bayi Contoh", nik=temporary, has_nik=False)
+    LettersService.on_resident_registered(handlers, {
+        "event_id": str(uuid.uuid4()), "type": "resident.registered", "source": "registry",
+        "village_code": code, "aggregate_id": temporary, "occurred_at": baby["updated_at"],
+        "schema_version": 1, "payload": baby})
+    nik = fake_nik("P")[0]
+    issued = {**baby, "nik": nik, "has_nik": True, "previous_nik": temporary,
+              "updated_at": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}
+    LettersService.on_resident_updated(handlers, {
+        "event_id": str(uuid.uuid4()), "type": "resident.updated", "source": "registry",
+        "village_code": code, "aggregate_id": nik, "occurred_at": issued["updated_at"],
+        "schema_version": 1, "payload": issued})
+    assert _resident(world, temporary) is None
+    assert _resident(world, nik).name == "Bayi Contoh"
+    assert world.count(models.dead_letters) == 0
+
 def test_events_over_rabbitmq_feed_the_read_model(world, rpc, registry_events):
     code = fake_village_code()
     registry_events.publish("village.updated", village_payload(code, name="Cikande"))

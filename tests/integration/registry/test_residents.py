@@ -71,7 +71,8 @@ def test_temporary_number_then_the_real_nik_once(registry, rows):
 
     nik = fake_nik(date(2025, 6, 1), "P")
     replaced = registry.update_resident(first["nik"], {"nik": nik}, OTHER_VILLAGE, OFFICER)
-    assert replaced["nik"] == nik and replaced["has_nik"] is True
+    assert replaced["nik"] == nik and replaced["has_nik"] is True and "previous_nik" not in replaced
+    assert rows.events(nik)[-1]["payload"]["previous_nik"] == first["nik"]
     with pytest.raises(NotFound):
         registry.get_resident(first["nik"], OTHER_VILLAGE)
     assert registry.resident_history(nik, OTHER_VILLAGE)[-1]["changes"]["nik"] == [
