@@ -17,7 +17,8 @@ from services.common.config import get_settings
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    options = {"pool_pre_ping": True}
+    # Query parameters carry NIKs; keep them out of exception messages and so out of logs.
+    options = {"pool_pre_ping": True, "hide_parameters": True}
     if kwargs.get("poolclass") is not sa.pool.NullPool:
         options.update(pool_size=10, max_overflow=10)
     options.update(kwargs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import sys
 
 from nameko.extensions import DependencyProvider
@@ -42,6 +43,35 @@ class DomainRefusalFilter(logging.Filter):
         return True
 
 
+NIK_LIKE = re.compile(r"(?<!\d)(\d{4})\d{8}(\d{4})(?!\d)")
+_PLAIN = logging.Formatter()
+
+
+def mask_personal_numbers(text: str) -> str:
+    """"3604054101909001" -> "3604********9001": NIK and No. KK are both 16 digits."""
+    return NIK_LIKE.sub(r"\1********\2", text)
+
+
+class PersonalDataFilter(logging.Filter):
+    """The last guard: no log line carries a whole NIK or No. KK, whoever wrote it.
+
+    Database errors quote the values they choke on, and nameko logs unexpected errors with
+    their message and traceback; masking here covers them all.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = mask_personal_numbers(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        if record.exc_info:
+            record.exc_text = mask_personal_numbers(_PLAIN.formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask_personal_numbers(record.exc_text)
+        return True
+
+
 def configure_logging(level: str = "INFO", service: str | None = None, stream=None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     static = {"service": service} if service else None
@@ -51,6 +81,7 @@ def configure_logging(level: str = "INFO", service: str | None = None, stream=No
         static_fields=static))
     handler.addFilter(RequestIdFilter())
     handler.addFilter(DomainRefusalFilter())
+    handler.addFilter(PersonalDataFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -6,6 +6,8 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy.orm import Session
 
 MAX_PER_PAGE = 100
+# Far past any real list, and small enough that page * per_page stays a valid SQL OFFSET.
+MAX_PAGE = 1_000_000
 
 
 class PageArgs(Schema):
@@ -14,7 +16,7 @@ class PageArgs(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 

@@ -327,13 +327,14 @@ def list_village_letters(session: Session, village_code: str, status: str | None
 
 def list_resident_letters(session: Session, nik: str, scope: str | None, actor: dict,
                           page: int = 1, per_page: int = 20) -> dict:
+    query = _load(schemas.LetterListQuerySchema(), {"page": page, "per_page": per_page})
     if (actor or {}).get("role") == "resident" and actor.get("nik") != nik:
         raise NotFound("resident not found")
     stmt = sa.select(Letter).where(Letter.subject_nik == nik)
     if scope is not None:
         stmt = stmt.where(Letter.village_code == scope)
     stmt = stmt.order_by(Letter.requested_at.desc(), Letter.id)
-    return _page(session, stmt, max(page, 1), min(max(per_page, 1), 100))
+    return _page(session, stmt, query["page"], query["per_page"])
 
 
 # -- letters: changing -----------------------------------------------------------------------

@@ -47,3 +47,16 @@ def test_the_check_catches_a_blocking_driver(kernel_db, infra):
     finally:
         psycopg2.extensions.set_wait_callback(callback)
     assert elapsed >= 0.95
+
+
+def test_database_errors_do_not_repeat_query_parameters(kernel_db, infra):
+    engine = make_engine(infra.database_url(KERNEL))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT CAST(:nik AS text), 1 / 0"), {"nik": "3604054101909001"})
+    except sa.exc.DBAPIError as exc:
+        assert "3604054101909001" not in str(exc)
+    else:
+        raise AssertionError("the division should have failed")
+    finally:
+        engine.dispose()

@@ -43,6 +43,19 @@ def test_refusal_logged_by_nameko_loses_its_message(json_logs):
     assert "3604054101909001" not in json.dumps(line)
 
 
+def test_no_log_line_carries_a_whole_nik_even_in_a_traceback(json_logs):
+    log = logging.getLogger("nameko.containers")
+    try:
+        raise RuntimeError('value "3604054101909001" is out of range; KK 3604051201230009')
+    except RuntimeError as exc:
+        log.exception("error handling worker %s: %s", "<ctx>", exc)
+    line = json.loads(json_logs.getvalue().strip().splitlines()[-1])
+    text = json.dumps(line)
+    assert "3604054101909001" not in text and "3604051201230009" not in text
+    assert "3604********9001" in line["message"] and "3604********0009" in line["exc_info"]
+    assert line["level"] == "ERROR" and "RuntimeError" in line["exc_info"]
+
+
 def test_other_errors_pass_through_untouched():
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom %s", ("disk",), None)
     assert DomainRefusalFilter().filter(record) and record.getMessage() == "boom disk"
