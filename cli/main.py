@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-import kombu
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -24,7 +23,7 @@ from sqlalchemy.orm import Session
 from services.common import migrations
 from services.common.config import get_settings
 from services.common.db import make_engine, session_scope
-from services.common.inbox import dead_letters_table
+from services.common.inbox import QueueMissing, dead_letters_table, publish_to_queue
 from services.common.outbox import Outbox
 from services.common.topology import declare_topology, service_classes, subscriptions_of
 
@@ -254,23 +253,6 @@ def dead_letters_list(service: str | None, as_json: bool) -> None:
         click.echo(f"{count} dead letter(s)", err=True)
 
 
-def publish_to_queue(queue: str, envelope: dict, amqp_uri: str | None = None) -> None:
-    """Publish through the default exchange straight to `queue`, confirmed by the broker.
-
-    Raises if the broker did not route it (the queue does not exist), so the caller keeps the row.
-    """
-    returned: list[str] = []
-    with kombu.Connection(amqp_uri or get_settings().amqp_uri,
-                          transport_options={"confirm_publish": True}) as conn:
-        producer = kombu.Producer(conn.channel(),
-                                  on_return=lambda exc, exch, key, msg: returned.append(key))
-        producer.publish(envelope, exchange="", routing_key=queue, serializer="json",
-                         delivery_mode=2, mandatory=True, message_id=str(envelope["event_id"]),
-                         retry=False)
-    if returned:
-        raise click.ClickException(f"queue {queue!r} does not exist; run `desa declare` first")
-
-
 @dead_letters.command("replay")
 @click.argument("dead_letter_id", type=int)
 @click.option("--service", default=None,
@@ -293,7 +275,11 @@ def dead_letters_replay(dead_letter_id: int, service: str | None) -> None:
     name, row = found[0]
     # Publish first, delete after the broker confirmed: a crash in between replays twice, which
     # the consumer's inbox absorbs; the other order could lose the event.
-    publish_to_queue(row["queue"], row["envelope"])
+    try:
+        publish_to_queue(row["queue"], row["envelope"])
+    except QueueMissing:
+        raise click.ClickException(
+            f"queue {row['queue']!r} does not exist; run `desa declare` first") from None
     with _engine(name) as engine, engine.begin() as conn:
         conn.execute(_DEAD.delete().where(_DEAD.c.id == dead_letter_id))
     click.echo(f"replayed {name} dead letter {dead_letter_id} "

@@ -8,12 +8,15 @@ import kombu
 import pytest
 import sqlalchemy as sa
 
+from services.common import inbox
 from services.common.config import get_settings
 from services.common.db import Database
 from services.common.events import make_envelope
 from services.common.inbox import consumes
 from services.common.topology import Subscription, event_exchange, subscriptions_of
 from tests.integration.common.conftest import KERNEL, dead_letters, things
+
+OUTAGE = {"handler_failures": 0}
 
 
 class ThingCounter:
@@ -24,6 +27,9 @@ class ThingCounter:
     def on_thing(self, envelope):
         if envelope["payload"].get("poison"):
             raise ValueError("cannot handle this thing")
+        if OUTAGE["handler_failures"] > 0:
+            OUTAGE["handler_failures"] -= 1
+            raise ConnectionError("database unavailable")
         self.db.execute(things.insert().values(event_id=envelope["event_id"],
                                                name=envelope["payload"]["name"]))
 
@@ -96,6 +102,30 @@ def test_failing_event_is_retried_then_parked_and_nothing_half_done(
     assert "cannot handle this thing" in parked.error
     assert parked.envelope == envelope
     assert count(kernel_db, things) == 0
+
+
+def test_event_goes_back_to_its_queue_when_even_parking_fails(
+        kernel_db, container_factory, nameko_config_kernel, publish, monkeypatch):
+    """The database is down: the handler fails, parking fails, and the event must not be lost."""
+    monkeypatch.setattr("services.common.inbox.RETRY_DELAYS", (0.01,))
+    monkeypatch.setitem(OUTAGE, "handler_failures", 2)  # the first delivery and its retry
+    real_park = inbox._park
+    park_failures = []
+
+    def park_while_down(*args, **kwargs):
+        if not park_failures:
+            park_failures.append(True)
+            raise ConnectionError("database unavailable")
+        return real_park(*args, **kwargs)
+
+    monkeypatch.setattr("services.common.inbox._park", park_while_down)
+    container = container_factory(ThingCounter, nameko_config_kernel)
+    container.start()
+    publish(make_envelope(source="source", type="thing.happened", village_code=None,
+                          aggregate_id="z", payload={"name": "balai desa"}))
+    wait_for(lambda: count(kernel_db, things) == 1)
+    assert park_failures == [True]
+    assert count(kernel_db, dead_letters) == 0
 
 
 @pytest.fixture
