@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from flask import current_app, g, request
+from flask import g, request
 
+from gateway.http import app_settings
 from services.common.config import Settings, get_settings
 from services.common.errors import Forbidden, Unauthenticated
 
@@ -86,10 +87,6 @@ def verify_token(token: str, settings: Settings | None = None) -> Actor:
                  nik=claims.get("nik"), subject=claims["sub"])
 
 
-def _settings() -> Settings:
-    return current_app.extensions["desa"]["settings"]
-
-
 def bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -106,7 +103,7 @@ def current_actor() -> Actor:
         token = bearer_token()
         if token is None:
             raise Unauthenticated("A bearer token is required.")
-        actor = verify_token(token, _settings())
+        actor = verify_token(token, app_settings())
         g.desa_actor = actor
     return actor
 

@@ -68,8 +68,7 @@ def validation_fields(messages: dict) -> dict:
     fields: dict = {}
     for location, errors in messages.items():
         if isinstance(errors, dict):
-            for name, problems in errors.items():
-                fields[name] = problems
+            fields.update(errors)
         else:
             fields[location] = errors
     return fields

@@ -1,7 +1,14 @@
-"""Small helpers the route modules share: JSON responses and the validated request body."""
+"""Small helpers the route modules share: the app's settings, JSON responses and the body."""
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, request
+
+from services.common.config import Settings
+
+
+def app_settings() -> Settings:
+    """The settings this gateway app was created with (create_app)."""
+    return current_app.extensions["desa"]["settings"]
 
 
 def respond(data, status: int = 200) -> Response:

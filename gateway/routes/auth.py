@@ -1,11 +1,10 @@
 """Log in: staff with username and password, residents with NIK and PIN; answers a JWT."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from gateway.auth import issue_token
-from gateway.http import respond
+from gateway.http import app_settings, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, TokenSchema
 from services.registry.schemas import Login
@@ -26,6 +25,6 @@ def login(credentials: dict):
                                                   credentials["password"])
     else:
         identity = registry.authenticate_pin(credentials["nik"], credentials["pin"])
-    token, ttl = issue_token(identity, current_app.extensions["desa"]["settings"])
+    token, ttl = issue_token(identity, app_settings())
     return respond({"access_token": token, "token_type": "Bearer", "expires_in": ttl,
                     "role": identity["role"], "village_code": identity.get("village_code")})

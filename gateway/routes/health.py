@@ -5,12 +5,11 @@ import logging
 
 import kombu
 import urllib3
-from flask import current_app
 from flask_smorest import Blueprint
 from minio import Minio
 from nameko.exceptions import RemoteError
 
-from gateway.http import respond
+from gateway.http import app_settings, respond
 from gateway.rpc import services
 from gateway.schemas import HealthSchema
 from services.common.config import Settings
@@ -73,7 +72,7 @@ def _check_object_storage(settings: Settings) -> dict:
 @blp.alt_response(503, schema=HealthSchema, description="A dependency is not ready.")
 def readyz():
     """Broker reachable, every service answers ping() with its database ok, bucket reachable."""
-    settings: Settings = current_app.extensions["desa"]["settings"]
+    settings = app_settings()
     checks = {"broker": _check_broker(settings)}
     for cls in service_classes():
         if checks["broker"]["ok"]:

@@ -10,7 +10,6 @@ import functools
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -36,7 +35,6 @@ from services.registry import csv_import, domain, events, models, schemas
 from services.registry.models import Family, FamilyMembership, Resident, Village
 
 SERVICE_NAME = "registry"
-JAKARTA = ZoneInfo("Asia/Jakarta")
 PIN_MAX_FAILURES = 5
 PIN_LOCK = timedelta(minutes=15)
 # Why a record was read, as the access log says it (a caller may name its own, see Reader).
@@ -62,11 +60,6 @@ def make_outbox() -> Outbox:
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def today() -> date:
-    """The village's calendar day (WIB), which decides whether a date is in the future."""
-    return datetime.now(JAKARTA).date()
 
 
 # -- plumbing ------------------------------------------------------------------------------------
@@ -244,8 +237,7 @@ def _new_resident(session: Session, village: Village, data: dict, actor: dict | 
     address = data.pop("address", None)
     if nik:
         try:
-            domain.check_nik(nik, sex=data["sex"], birth_date=data["birth_date"],
-                             today=today())
+            domain.check_nik(nik, sex=data["sex"], birth_date=data["birth_date"])
         except domain.RegistryRuleError as exc:
             raise rule_failed(exc, within=within) from None
         _ensure_new_nik(session, nik)
@@ -317,8 +309,8 @@ def _family(session: Session, number: str, scope: str | None, *, lock: bool = Fa
     return family
 
 
-def _place_in_family(session: Session, outbox: Outbox, resident: Resident, number: str,
-                     relationship: int, actor: dict | None) -> Family:
+def _place_in_family(session: Session, resident: Resident, number: str, relationship: int,
+                     actor: dict | None) -> Family:
     """A new resident registered with a No. KK: join that card, or start it as its head."""
     family = session.scalar(sa.select(Family).where(Family.number == number).with_for_update())
     if family is None:
@@ -327,14 +319,15 @@ def _place_in_family(session: Session, outbox: Outbox, resident: Resident, numbe
                 "No family card with this number in this village",
                 fields={"family_number": ["No such family card: register its head "
                                           "(relationship 1) first."]})
+        moment = now()
         family = Family(number=number, village_code=resident.village_code,
-                        created_at=now(), updated_at=now(),
+                        created_at=moment, updated_at=moment,
                         **{name: getattr(resident, name) for name in events.ADDRESS_COLUMNS})
         session.add(family)
     elif family.village_code != resident.village_code:
         raise Conflict("The family card belongs to another village",
                        fields={"family_number": ["Family card of another village."]})
-    _join_family(session, family, resident, relationship, today(), actor,
+    _join_family(session, family, resident, relationship, domain.local_today(), actor,
                  field="family_number")
     return family
 
@@ -347,7 +340,7 @@ def register_resident(session: Session, outbox: Outbox, village_code: str, data:
     resident = _new_resident(session, village, payload, actor)
     family = None
     if payload.get("family_number"):
-        family = _place_in_family(session, outbox, resident, payload["family_number"],
+        family = _place_in_family(session, resident, payload["family_number"],
                                   payload["relationship"], actor)
     state = _emit_resident(session, outbox, events.RESIDENT_REGISTERED, resident)
     if family is not None:
@@ -370,7 +363,7 @@ def _replace_temporary_number(session: Session, outbox: Outbox, resident: Reside
                             fields={"nik": ["The NIK of a record never changes; only a temporary "
                                             "village number is replaced, once."]})
     try:
-        domain.check_nik(nik, sex=merged["sex"], birth_date=merged["birth_date"], today=today())
+        domain.check_nik(nik, sex=merged["sex"], birth_date=merged["birth_date"])
     except domain.RegistryRuleError as exc:
         raise rule_failed(exc) from None
     _ensure_new_nik(session, nik)
@@ -406,7 +399,7 @@ def update_resident(session: Session, outbox: Outbox, nik: str, changes: dict,
     if resident.has_nik and "sex" in diff:
         # The day of the NIK says the sex; a record cannot disagree with its own NIK.
         try:
-            domain.check_nik(resident.nik, sex=merged["sex"], today=today())
+            domain.check_nik(resident.nik, sex=merged["sex"])
         except domain.RegistryRuleError as exc:
             raise rule_failed(exc) from None
     if new_nik and new_nik != resident.nik:
@@ -422,9 +415,11 @@ def update_resident(session: Session, outbox: Outbox, nik: str, changes: dict,
     _record_change(session, resident, diff, actor, "updated")
     state = _emit_resident(session, outbox, events.RESIDENT_UPDATED, resident,
                            previous_nik=diff["nik"][0] if "nik" in diff else None)
-    family = session.scalar(sa.select(Family).where(Family.number == resident.family_number))
-    if "nik" in diff and family is not None:
-        _emit_family(session, outbox, family)  # the card lists its members by NIK
+    if "nik" in diff and resident.family_number:
+        # The card lists its members by NIK.
+        family = session.scalar(sa.select(Family).where(Family.number == resident.family_number))
+        if family is not None:
+            _emit_family(session, outbox, family)
     return state
 
 
@@ -514,15 +509,14 @@ def _birth(session: Session, outbox: Outbox, parent: Resident, event: dict,
     if not child.get("address") or not any(child["address"].values()):
         child["address"] = {name: getattr(parent, name) for name in events.ADDRESS_COLUMNS}
     if not child.get("family_number") and parent.family_number:
-        # A child of the head or spouse is Anak; a child of an Anak or Menantu is Cucu.
-        relationship = {1: 4, 2: 4, 3: 4, 4: 6, 5: 6}.get(parent.relationship or 0)
+        relationship = domain.NEWBORN_RELATIONSHIPS.get(parent.relationship or 0)
         if relationship is not None:
             child["family_number"], child["relationship"] = parent.family_number, relationship
     village = _village(session, parent.village_code)
     resident = _new_resident(session, village, child, actor, within="child")
     family = None
     if child.get("family_number"):
-        family = _place_in_family(session, outbox, resident, child["family_number"],
+        family = _place_in_family(session, resident, child["family_number"],
                                   child["relationship"], actor)
     _emit_resident(session, outbox, events.RESIDENT_REGISTERED, resident)
     if family is not None:
@@ -535,9 +529,10 @@ def record_life_event(session: Session, outbox: Outbox, nik: str, event: dict,
                       scope: str | None, actor: dict | None) -> dict:
     resident = _resident(session, nik, scope, lock=True)
     data = load(schemas.LifeEventInput(), event)
-    reported_on = data["reported_at"] or today()
+    today = domain.local_today()
+    reported_on = data["reported_at"] or today
     try:
-        domain.check_event_dates(data["date"], reported_on, today())
+        domain.check_event_dates(data["date"], reported_on, today)
         new_status = domain.status_after(resident.status, data["type"])
     except domain.InvalidLifeEvent as exc:
         raise Unprocessable(exc.message, fields={exc.field: [exc.message]}) from None
@@ -592,7 +587,7 @@ def register_family(session: Session, outbox: Outbox, village_code: str, data: d
     family = Family(number=payload["number"], village_code=village.code, created_at=moment,
                     updated_at=moment, **_address_columns(address))
     session.add(family)
-    valid_from = payload["valid_from"] or today()
+    valid_from = payload["valid_from"] or domain.local_today()
     joined = [head]
     _join_family(session, family, head, domain.HEAD_OF_FAMILY, valid_from, actor,
                  field="head_nik")
@@ -624,7 +619,7 @@ def add_family_member(session: Session, outbox: Outbox, number: str, member: dic
     payload = load(schemas.FamilyMemberInput(), member)
     resident = _village_resident(session, payload["nik"], family.village_code, "nik")
     _join_family(session, family, resident, payload["relationship"],
-                 payload["valid_from"] or today(), actor)
+                 payload["valid_from"] or domain.local_today(), actor)
     _emit_resident(session, outbox, events.RESIDENT_UPDATED, resident)
     return _emit_family(session, outbox, family)
 
@@ -810,7 +805,7 @@ def _write_import(session: Session, outbox: Outbox, village: Village,
                   rows: list[csv_import.Row], families: dict[str, list[csv_import.Row]],
                   actor: dict | None) -> None:
     """Bulk insert of checked rows: one flush for all rows, then history and events."""
-    moment, start = now(), today()
+    moment, start = now(), domain.local_today()
     created: dict[int, Resident] = {}
     for row in rows:
         data = dict(row.data)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 MALE = "L"
 FEMALE = "P"
@@ -39,12 +40,21 @@ RELATIONSHIPS = {
     1: "Kepala Keluarga", 2: "Suami", 3: "Istri", 4: "Anak", 5: "Menantu", 6: "Cucu",
     7: "Orang Tua", 8: "Mertua", 9: "Famili Lain", 10: "Pembantu", 11: "Lainnya",
 }
+# A newborn's SHDK by its parent's: a child of the head or spouse is Anak (4), a child of an
+# Anak or Menantu is Cucu (6); other parents' newborns need their place given explicitly.
+NEWBORN_RELATIONSHIPS = {1: 4, 2: 4, 3: 4, 4: 6, 5: 6}
 
 FEMALE_DAY_OFFSET = 40
 EARLIEST_FAMILY_REGISTRATION = date(1971, 1, 1)
 TEMPORARY_PREFIX = "TMP"
 _TEMPORARY_RE = re.compile(r"^TMP-(\d{10})-(\d{6})$")
 _SIXTEEN_DIGITS = re.compile(r"^\d{16}$")
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def local_today() -> date:
+    """The village's calendar day (WIB), which decides whether a date is in the future."""
+    return datetime.now(JAKARTA).date()
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -150,7 +160,7 @@ def _guess_century(day: int, month: int, yy: int, today: date) -> date | None:
 def parse_nik(nik: str, *, known_districts: Collection[str] | None = None,
               today: date | None = None) -> ParsedNik:
     """Check the form of a NIK and read its parts. An unknown district prefix is a warning."""
-    today = today or date.today()
+    today = today or local_today()
     if not isinstance(nik, str) or not _SIXTEEN_DIGITS.match(nik):
         raise InvalidNik("NIK must be exactly 16 digits")
     district, day, month, yy, serial = nik[:6], int(nik[6:8]), int(nik[8:10]), int(nik[10:12]), \
@@ -250,7 +260,7 @@ class ParsedFamilyNumber:
 def parse_family_number(number: str, *, known_districts: Collection[str] | None = None,
                         today: date | None = None) -> ParsedFamilyNumber:
     """No. KK: issuing district (6) + registration date DDMMYY + serial (not 0000)."""
-    today = today or date.today()
+    today = today or local_today()
     if not isinstance(number, str) or not _SIXTEEN_DIGITS.match(number):
         raise InvalidFamilyNumber("No. KK must be exactly 16 digits")
     district, day, month, yy, serial = (number[:6], int(number[6:8]), int(number[8:10]),

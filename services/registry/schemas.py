@@ -6,7 +6,6 @@ with the same schemas again, so a caller that skips the gateway gets the same fi
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from marshmallow import (
     EXCLUDE,
@@ -153,7 +152,7 @@ class ResidentFields(Schema):
     @validates_schema
     def check_dates_and_nik(self, data: dict, **kwargs) -> None:
         birth_date = data.get("birth_date")
-        if birth_date is not None and birth_date > date.today():
+        if birth_date is not None and birth_date > domain.local_today():
             raise ValidationError({"birth_date": ["Birth date is in the future."]})
         if data.get("nik") and ("sex" in data or "birth_date" in data):
             try:
@@ -206,12 +205,8 @@ class ChildInput(ResidentInput):
     address = fields.Nested(Address, load_default=None, allow_none=True)
 
 
-class ResidentUpdate(ResidentFields):
-    """Partial update. "nik" only replaces a temporary village number by the issued NIK.
-
-    Status changes go through life events; family membership through the family methods.
-    Loads as partial: a field left out keeps its value.
-    """
+class PartialUpdate(Schema):
+    """Mixin: loads as partial (a field left out keeps its value); an empty change is refused."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("partial", True)
@@ -221,6 +216,13 @@ class ResidentUpdate(ResidentFields):
     def not_empty(self, data: dict, **kwargs) -> None:
         if not data:
             raise ValidationError({"_schema": ["Nothing to change."]})
+
+
+class ResidentUpdate(ResidentFields, PartialUpdate):
+    """Partial update. "nik" only replaces a temporary village number by the issued NIK.
+
+    Status changes go through life events; family membership through the family methods.
+    """
 
 
 class Resident(Schema):
@@ -474,15 +476,11 @@ def _check_letter_number_format(value: str) -> None:
                               ) from None
 
 
-class VillageSettingsUpdate(Schema):
+class VillageSettingsUpdate(PartialUpdate):
     """The settings a village (or the regency) may change; identity fields come from Kemendagri."""
 
     class Meta:
         unknown = RAISE
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("partial", True)  # a setting left out keeps its value
-        super().__init__(**kwargs)
 
     short_code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9.-]{1,20}$"))
     office_address = _text(300)
@@ -499,11 +497,6 @@ class VillageSettingsUpdate(Schema):
     letter_number_format = fields.String(validate=[validate.Length(max=120),
                                                    _check_letter_number_format])
     paper_size = fields.String(validate=validate.OneOf(("A4", "F4")))
-
-    @validates_schema
-    def not_empty(self, data: dict, **kwargs) -> None:
-        if not data:
-            raise ValidationError({"_schema": ["Nothing to change."]})
 
 
 class Village(Schema):

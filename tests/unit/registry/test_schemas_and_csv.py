@@ -1,12 +1,12 @@
 """Registry contract schemas and CSV parsing/validation (no database)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from marshmallow import ValidationError
 
-from services.registry import csv_import, schemas
+from services.registry import csv_import, domain, schemas
 
 WOMAN = {"nik": "3604055208909002", "name": "Siti Contoh", "sex": "P", "birth_place": "Serang",
          "birth_date": "1990-08-12", "religion": "Islam", "marital_status": "Kawin"}
@@ -53,6 +53,17 @@ class TestResidentInput:
         assert "family_number" in errors_of(schemas.ResidentInput(),
                                             {**WOMAN, "family_number": "3604051503150000",
                                              "relationship": 3})
+
+    def test_birth_date_in_the_future_is_judged_by_the_village_day(self, monkeypatch):
+        # Just after midnight WIB the server's UTC day is still yesterday: a baby born today
+        # in the village is not born in the future.
+        village_today = date.today() + timedelta(days=1)
+        monkeypatch.setattr(domain, "local_today", lambda: village_today)
+        child = {**WOMAN, "nik": None, "birth_date": village_today.isoformat()}
+        assert schemas.ResidentInput().load(child)["birth_date"] == village_today
+        tomorrow = (village_today + timedelta(days=1)).isoformat()
+        assert errors_of(schemas.ResidentInput(), {**child, "birth_date": tomorrow}) == {
+            "birth_date": ["Birth date is in the future."]}
 
     def test_update_is_partial(self):
         assert schemas.ResidentUpdate().load({"occupation": "Guru"}) == {"occupation": "Guru"}
