@@ -76,14 +76,17 @@ def start(data_dir: Path, ports: SeaweedPorts, access_key: str, secret_key: str,
     data_dir.mkdir(parents=True, exist_ok=True)
     s3_config = data_dir / "s3.json"
     write_s3_config(s3_config, access_key, secret_key)
-    log = open(log_file, "ab")  # noqa: SIM115 - the child process keeps it open
-    return subprocess.Popen(command(data_dir, ports, s3_config), stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(log_file, "ab")  # noqa: SIM115 - the child gets its own copy; ours is closed
+    try:
+        return subprocess.Popen(command(data_dir, ports, s3_config), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    finally:
+        log.close()
 
 
 def wait_ready(endpoint: str, access_key: str, secret_key: str, timeout: float = 60.0,
                process: subprocess.Popen | None = None) -> None:
-    """Wait until the S3 gateway accepts a signed request and can store an object."""
+    """Wait until the S3 gateway accepts a signed request (it lists the buckets)."""
     client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False)
     deadline = time.monotonic() + timeout
     last: Exception | None = None

@@ -10,6 +10,7 @@ import hashlib
 
 from flask import Response, current_app, request, stream_with_context
 from flask_smorest import Blueprint
+from werkzeug.datastructures import FileStorage
 
 from gateway.auth import current_actor, requires, scope_for
 from gateway.http import json_body, respond
@@ -51,11 +52,17 @@ def _documents() -> ObjectStoreClient:
     return extensions["documents"]
 
 
-def _uploaded_file(limit: int) -> tuple[bytes, str | None]:
+def _upload(what: str) -> FileStorage:
+    """The multipart field `file`; `what` names it in the error ("file", "PDF")."""
     upload = request.files.get("file")
     if upload is None:
-        raise ValidationFailed("Send the file as a multipart field named 'file'.",
+        raise ValidationFailed(f"Send the {what} as a multipart field named 'file'.",
                                fields={"file": ["Missing file."]})
+    return upload
+
+
+def _uploaded_file(limit: int) -> tuple[bytes, str | None]:
+    upload = _upload("file")
     data = upload.stream.read(limit + 1)  # one byte more tells us it is too large
     return data, upload.filename
 
@@ -68,8 +75,8 @@ def _uploaded_file(limit: int) -> tuple[bytes, str | None]:
 @blp.response(200, LetterTypeSchema(many=True))
 def list_letter_types(query: dict):
     """The letter types of a village, with whether each is switched on and its wording."""
-    scope_for(current_actor(), query["village"])
-    return respond(services().letters.list_letter_types(query["village"]))
+    scope = scope_for(current_actor(), query["village"])
+    return respond(services().letters.list_letter_types(query["village"], scope))
 
 
 @blp.route("/villages/<code>/letter-types/<type_code>", methods=["PATCH"])
@@ -237,10 +244,7 @@ def verify_token(token: str):
 @blp.response(200, VerificationSchema)
 def verify_pdf():
     """Upload a PDF (multipart field `file`): is this exact file a letter the village issued?"""
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationFailed("Send the PDF as a multipart field named 'file'.",
-                               fields={"file": ["Missing file."]})
+    upload = _upload("PDF")
     digest = hashlib.sha256()
     for chunk in iter(lambda: upload.stream.read(CHUNK), b""):
         digest.update(chunk)

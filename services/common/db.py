@@ -25,11 +25,16 @@ def make_engine(url: str, **kwargs) -> Engine:
     return sa.create_engine(url, **options)
 
 
+def _admin_engine(target: sa.URL) -> Engine:
+    """The server's `postgres` database, outside transactions (CREATE/DROP DATABASE need that)."""
+    return make_engine(target.set(database="postgres").render_as_string(hide_password=False),
+                       isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
 def create_database(url: str) -> bool:
     """Create the database named in `url` if it does not exist. Returns True if created."""
     target = make_url(url)
-    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    admin = _admin_engine(target)
     with admin.connect() as conn:
         exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
                              {"n": target.database})
@@ -41,8 +46,7 @@ def create_database(url: str) -> bool:
 
 def drop_database(url: str) -> None:
     target = make_url(url)
-    admin = make_engine(target.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    admin = _admin_engine(target)
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     admin.dispose()

@@ -11,9 +11,7 @@ SCHEMA_VERSION = 1
 
 
 def json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetime too (a subclass)
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)

@@ -19,6 +19,7 @@ from nameko.events import event_handler
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 
 from services.common.config import get_settings
+from services.common.topology import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,8 @@ def consumes(source: str, event_type: str, retry_delays: tuple[float, ...] | Non
         @functools.wraps(fn)
         def wrapper(self, envelope: dict):
             handler = f"{self.name}.{fn.__name__}"
-            queue = f"evt-{source}-{event_type}--{self.name}.{fn.__name__}"
+            # Named as the declare step names it, so a re-queued event lands where it came from.
+            queue = Subscription(source, event_type, self.name, fn.__name__).queue_name
             error = None
             delays = RETRY_DELAYS if retry_delays is None else retry_delays
             for attempt, delay in enumerate((0.0, *delays), start=1):

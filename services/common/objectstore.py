@@ -69,6 +69,9 @@ class ObjectStoreClient:
             response.close()
             response.release_conn()
 
+    def remove(self, key: str) -> None:
+        self.client.remove_object(self.bucket, key)
+
     def exists(self, key: str) -> bool:
         try:
             self.client.stat_object(self.bucket, key)

@@ -151,6 +151,12 @@ def _describe_fields(schema: Schema) -> dict:
             for name, field in schema.fields.items()}
 
 
+def _classification_code(setting: LetterTypeSetting | None,
+                         letter_type: catalogue.LetterType) -> str:
+    """The village's own code for the type if it set one, else the catalogue's."""
+    return (setting and setting.classification_code) or letter_type.classification_code
+
+
 def letter_type_dict(session: Session, village_code: str,
                      letter_type: catalogue.LetterType) -> dict:
     setting = _setting(session, village_code, letter_type.type_code)
@@ -158,8 +164,7 @@ def letter_type_dict(session: Session, village_code: str,
     return {
         "type_code": letter_type.type_code,
         "name": letter_type.name,
-        "classification_code": (setting and setting.classification_code)
-        or letter_type.classification_code,
+        "classification_code": _classification_code(setting, letter_type),
         "enabled": setting.enabled if setting else True,
         "resident_may_request": letter_type.resident_may_request,
         "purpose_required": letter_type.purpose_required,
@@ -176,7 +181,10 @@ def letter_type_dict(session: Session, village_code: str,
     }
 
 
-def list_letter_types(session: Session, village_code: str) -> list[dict]:
+def list_letter_types(session: Session, village_code: str,
+                      scope: str | None = None) -> list[dict]:
+    if scope is not None and scope != village_code:
+        raise NotFound("village not found")
     return [letter_type_dict(session, village_code, t) for t in catalogue.TYPES.values()]
 
 
@@ -251,10 +259,21 @@ def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def letter_dict(session: Session, letter: Letter) -> dict:
+def _attachments_of(session: Session, letter_ids: list[uuid.UUID]) -> dict[uuid.UUID, list]:
+    """The attachments of several letters in one query, oldest first per letter."""
+    by_letter: dict[uuid.UUID, list] = {letter_id: [] for letter_id in letter_ids}
+    for attachment in session.scalars(sa.select(Attachment)
+                                      .where(Attachment.letter_id.in_(letter_ids))
+                                      .order_by(Attachment.uploaded_at)):
+        by_letter[attachment.letter_id].append(attachment)
+    return by_letter
+
+
+def letter_dict(session: Session, letter: Letter, attachments: list | None = None) -> dict:
+    """The letter as the API shows it; a page passes its letters' attachments in."""
     letter_type = catalogue.TYPES.get(letter.type_code)
-    attachments = session.scalars(sa.select(Attachment).where(Attachment.letter_id == letter.id)
-                                  .order_by(Attachment.uploaded_at)).all()
+    if attachments is None:
+        attachments = _attachments_of(session, [letter.id])[letter.id]
     kinds = {a.kind for a in attachments}
     required = letter_type.required_documents if letter_type else ()
     return {
@@ -305,8 +324,9 @@ def transitions_of(session: Session, letter_id: str, scope: str | None, actor: d
 
 def _page(session: Session, stmt: sa.Select, page: int, per_page: int) -> dict:
     rows, total = fetch_page(session, stmt, page, per_page)
-    return {"items": [letter_dict(session, row) for row in rows], "total": total, "page": page,
-            "per_page": per_page}
+    attachments = _attachments_of(session, [row.id for row in rows])
+    return {"items": [letter_dict(session, row, attachments[row.id]) for row in rows],
+            "total": total, "page": page, "per_page": per_page}
 
 
 def list_village_letters(session: Session, village_code: str, status: str | None, page: int,
@@ -386,8 +406,7 @@ def request_letter(session: Session, outbox: Outbox, data: dict, scope: str | No
     now = _now()
     letter = Letter(
         id=uuid.uuid4(), village_code=resident.village_code, type_code=letter_type.type_code,
-        classification_code=(setting and setting.classification_code)
-        or letter_type.classification_code,
+        classification_code=_classification_code(setting, letter_type),
         status=domain.SUBMITTED, subject_nik=resident.nik, subject_name=resident.name,
         purpose=request["purpose"], fields=to_json_safe(fields), requested_by=_actor(actor),
         requested_at=now, updated_at=now)
@@ -635,7 +654,7 @@ def record_attachment(session: Session, outbox: Outbox, store: ObjectStoreClient
 def _remove_quietly(store: ObjectStoreClient, key: str) -> None:
     # Nothing to remove, or storage down: both harmless here.
     with contextlib.suppress(Exception):
-        store.client.remove_object(store.bucket, key)
+        store.remove(key)
 
 
 # -- verification ----------------------------------------------------------------------------

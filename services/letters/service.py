@@ -52,8 +52,8 @@ class LettersService:
 
     # -- letter types ------------------------------------------------------------------------
     @rpc
-    def list_letter_types(self, village_code: str) -> list[dict]:
-        return app.list_letter_types(self.db, village_code)
+    def list_letter_types(self, village_code: str, scope: str | None = None) -> list[dict]:
+        return app.list_letter_types(self.db, village_code, scope)
 
     @rpc
     def configure_letter_type(self, village_code: str, type_code: str, changes: dict,

@@ -37,6 +37,8 @@ def test_accepted_files(world, data, mime):
     assert result["missing_documents"] == ["kk", "cover_letter"]
     assert world.store.get_bytes(key) == data
     assert world.events(letter["id"])[-1] == "letter.attachment_added"
+    listed = world.do(app.list_village_letters, code, None, 1, 20, code)
+    assert [item["attachments"] for item in listed["items"]] == [result["attachments"]]
 
 
 @pytest.mark.parametrize("data", [

@@ -176,6 +176,8 @@ def test_tenancy(world):
                  actor("resident", code_a, "3604050000009999"))
     with pytest.raises(NotFound):
         world.do(app.list_village_letters, code_a, None, 1, 20, code_b)
+    with pytest.raises(NotFound):  # nor the letter types and wording A configured
+        world.do(app.list_letter_types, code_a, code_b)
     with pytest.raises(NotFound):
         world.do(app.list_resident_letters, nik_a, code_a, actor("resident", code_a, nik_b))
     assert world.do(app.get_letter, letter["id"], None, actor("regency_admin"))["id"] == letter[
