@@ -1,0 +1,47 @@
+"""Announce the registry's current state again, so consumers can rebuild their read models.
+
+A consumer deployed, or restored, after the registry already holds data has missed the events
+that would have built its read model. The registry is the source of truth and its events carry
+the whole state, so publishing every village, resident and family card once more rebuilds any
+read model. Consumers keep the newest state they know (by `updated_at`) and record each event id
+once, so announcing again never rolls anything back.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.common.outbox import Outbox
+from services.registry import events
+from services.registry.models import Family, Resident, Village
+
+BATCH = 1000
+
+
+def republish(session: Session, outbox: Outbox, village_code: str | None = None) -> dict:
+    """Write the current state of one village (or all) to the outbox. Returns the counts."""
+    counts = {"villages": 0, "residents": 0, "families": 0}
+    villages = sa.select(Village).order_by(Village.code)
+    if village_code is not None:
+        villages = villages.where(Village.code == village_code)
+    for village in session.scalars(villages):
+        outbox.record(session, events.VILLAGE_UPDATED, village_code=village.code,
+                      aggregate_id=village.code, payload=events.village_state(village))
+        counts["villages"] += 1
+
+    residents = sa.select(Resident).order_by(Resident.id).execution_options(yield_per=BATCH)
+    families = sa.select(Family).order_by(Family.number)
+    if village_code is not None:
+        residents = residents.where(Resident.village_code == village_code)
+        families = families.where(Family.village_code == village_code)
+    for chunk in session.scalars(residents).partitions():
+        outbox.record_many(session, [
+            {"type": events.RESIDENT_UPDATED, "village_code": r.village_code,
+             "aggregate_id": r.nik, "payload": events.resident_state(r)} for r in chunk])
+        counts["residents"] += len(chunk)
+    for family in session.scalars(families):
+        outbox.record(session, events.FAMILY_UPDATED, village_code=family.village_code,
+                      aggregate_id=family.number, payload=events.family_state(family))
+        counts["families"] += 1
+    session.commit()
+    return counts
