@@ -96,6 +96,23 @@ def topology() -> None:
             click.echo(f"  {sub.queue_name}  <- {sub.source}.events [{sub.event_type}]")
 
 
+@cli.command()
+@click.option("--village", "village_code", default=None, metavar="CODE",
+              help="Only this village (default: every village).")
+def republish(village_code: str | None) -> None:
+    """Announce the registry's current state again (villages, residents, family cards).
+
+    For a consumer deployed or restored after the registry had data: its read model is rebuilt
+    from these events. Consumers keep the newest state they hold, so this never rolls back.
+    """
+    from services.registry.republish import republish as republish_state
+
+    with registry_session() as (session, outbox):
+        counts = republish_state(session, outbox, village_code)
+    click.echo("announced {villages} village(s), {residents} resident(s), {families} family "
+               "card(s); the relay publishes them".format(**counts))
+
+
 # -- seeds ---------------------------------------------------------------------------------------
 @cli.group()
 def seed() -> None:

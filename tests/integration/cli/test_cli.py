@@ -169,7 +169,6 @@ def test_relay_publishes_waiting_events_and_stops_on_sigterm(databases):
 # -- seeds ---------------------------------------------------------------------------------------
 @pytest.fixture
 def registry(databases):
-    pytest.importorskip("services.registry.seed")
     return databases
 
 
@@ -207,6 +206,27 @@ def test_seed_demo_twice_keeps_its_credentials_and_data(registry, tmp_path):
 
 
 # -- accounts ------------------------------------------------------------------------------------
+def test_republish_announces_one_village_again_and_changes_no_data(registry, tmp_path):
+    desa("seed", "villages")
+    desa("seed", "demo", "--credentials-file", str(tmp_path / "demo.json"))
+    village = "36.04.05.2001"
+    residents = scalar("registry", "SELECT count(*) FROM residents WHERE village_code = :v",
+                       v=village)
+    families = scalar("registry", "SELECT count(*) FROM families WHERE village_code = :v",
+                      v=village)
+    before = scalar("registry", "SELECT max(id) FROM outbox")
+
+    output = desa("republish", "--village", village)
+
+    assert f"1 village(s), {residents} resident(s), {families} family card(s)" in output
+    assert scalar("registry", "SELECT count(*) FROM outbox WHERE id > :b", b=before) == \
+        1 + residents + families
+    assert scalar("registry", "SELECT count(DISTINCT village_code) FROM outbox WHERE id > :b",
+                  b=before) == 1
+    assert scalar("registry", "SELECT count(*) FROM residents WHERE village_code = :v",
+                  v=village) == residents
+
+
 def test_account_create_reads_the_password_from_stdin(registry):
     from services.common.errors import Unauthenticated
 
