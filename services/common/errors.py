@@ -28,12 +28,6 @@ class DesaError(Exception):
     def __str__(self) -> str:
         return self.message
 
-    def to_body(self) -> dict:
-        body = {"code": self.code, "message": self.message}
-        if self.fields:
-            body["fields"] = self.fields
-        return {"error": body}
-
 
 @deserialize_to_instance
 class ValidationFailed(DesaError):

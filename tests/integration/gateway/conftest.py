@@ -5,10 +5,8 @@ SeaweedFS; accounts are made with the registry's own application functions.
 """
 from __future__ import annotations
 
-import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -17,26 +15,22 @@ from gateway.app import create_app
 from services.common.config import get_settings
 from services.common.db import make_engine
 from services.common.topology import service_classes
+from tests.support import fakes
+from tests.support.fakes import fake_person_nik
 
 VILLAGE_A = "36.04.07.2001"
 VILLAGE_B = "36.04.07.2002"
 PASSWORD = "correct-horse-battery"
 # Fake NIKs valid in form: district 360407 (Serang), birth dates from 1951, serials 9xxx.
-_fake = itertools.count()
 
 
 def fake_nik(sex: str = "L") -> tuple[str, str]:
     """(nik, birth_date) for a synthetic person, unique within this run."""
-    n = next(_fake)
-    born = date(1951, 1, 1) + timedelta(days=n * 7 + uuid.uuid4().int % 7)
-    day = born.day + (40 if sex == "P" else 0)
-    serial = 9000 + uuid.uuid4().int % 1000
-    return f"360407{day:02d}{born:%m%y}{serial:04d}", born.isoformat()
+    return fake_person_nik(sex, district="360407")
 
 
 def fake_family_number() -> str:
-    registered = date(2015, 1, 1) + timedelta(days=uuid.uuid4().int % 3000)
-    return f"360407{registered:%d%m%y}{9000 + uuid.uuid4().int % 1000:04d}"
+    return fakes.fake_family_number(district="360407")
 
 
 def resident_data(sex: str = "L", **overrides) -> dict:

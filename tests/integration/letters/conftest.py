@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import kombu
@@ -32,11 +32,11 @@ from services.common.objectstore import documents_store
 from services.common.outbox import Outbox
 from services.common.topology import event_exchange
 from services.letters import app, models, tokens
+from tests.support.fakes import fake_person_nik
 
 ROOT = Path(__file__).resolve().parents[3]
 OUTBOX = Outbox("letters", models.outbox)
 _villages = itertools.count(random.randint(100, 500))
-_people = itertools.count(random.randint(0, 400))
 
 
 def fake_village_code() -> str:
@@ -46,10 +46,7 @@ def fake_village_code() -> str:
 
 def fake_nik(sex: str = "L") -> tuple[str, str]:
     """(nik, birth_date): clearly fake, valid in form (district 360405, serial 9xxx)."""
-    n = next(_people)
-    born = date(1960, 1, 1) + timedelta(days=n * 11)
-    day = born.day + (40 if sex == "P" else 0)
-    return f"360405{day:02d}{born:%m%y}{9000 + n % 1000:04d}", born.isoformat()
+    return fake_person_nik(sex)
 
 
 def village_payload(code: str, **overrides) -> dict:

@@ -1,19 +1,13 @@
 """Helpers for the registry integration tests: fake people and row counting."""
 from __future__ import annotations
 
-import itertools
 from datetime import date
 
 import sqlalchemy as sa
 
+from tests.support.fakes import fake_nik
+
 OFFICER = {"role": "officer", "village_code": None, "username": "test.officer", "nik": None}
-_serials = itertools.count(9001)
-
-
-def fake_nik(birth: date, sex: str, district: str = "360405") -> str:
-    """A NIK valid in form but clearly fake (serial 9xxx), unique within this test run."""
-    day = birth.day + (40 if sex == "P" else 0)
-    return f"{district}{day:02d}{birth:%m%y}{next(_serials):04d}"
 
 
 def person(birth: date = date(1990, 8, 12), sex: str = "L", **overrides) -> dict:
