@@ -22,6 +22,7 @@ import pytest  # noqa: E402
 
 from services.common import migrations  # noqa: E402
 from services.common.config import get_settings  # noqa: E402
+from services.common.db import make_engine  # noqa: E402
 from services.common.topology import declare_topology, service_classes  # noqa: E402
 from tests.support.infrastructure import Infrastructure  # noqa: E402
 
@@ -41,6 +42,33 @@ def migrated(infra):
         migrations.upgrade(cls.name)
     declare_topology()
     return infra
+
+
+def _service_engine(service: str):
+    return make_engine(get_settings().database_url(service), pool_size=5)
+
+
+@pytest.fixture(scope="session")
+def registry_engine(migrated):
+    """This run's registry database, with the 326 villages seeded (every area needs them)."""
+    from sqlalchemy.orm import Session
+
+    from services.registry.app import make_outbox
+    from services.registry.seed import seed_villages
+
+    engine = _service_engine("registry")
+    with Session(engine) as session:
+        seed_villages(session, make_outbox())
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def letters_engine(migrated):
+    """This run's letters database."""
+    engine = _service_engine("letters")
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

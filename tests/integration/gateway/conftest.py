@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from gateway.app import create_app
 from services.common.config import get_settings
-from services.common.db import make_engine
 from services.common.topology import service_classes
 from tests.support import fakes
 from tests.support.fakes import fake_person_nik
@@ -43,23 +42,6 @@ def resident_data(sex: str = "L", **overrides) -> dict:
     return data
 
 
-@pytest.fixture(scope="session")
-def registry_engine(migrated):
-    engine = make_engine(get_settings().database_url("registry"), pool_size=2)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def villages_seeded(registry_engine):
-    from services.registry.app import make_outbox
-    from services.registry.seed import seed_villages
-
-    with sa.orm.Session(registry_engine) as session:
-        seed_villages(session, make_outbox())
-        session.commit()
-
-
 @dataclass
 class Accounts:
     """Usernames of this run's accounts (all with PASSWORD)."""
@@ -71,7 +53,7 @@ class Accounts:
 
 
 @pytest.fixture(scope="session")
-def accounts(registry_engine, villages_seeded) -> Accounts:
+def accounts(registry_engine) -> Accounts:
     from services.registry.app import create_account
 
     suffix = uuid.uuid4().hex[:6]

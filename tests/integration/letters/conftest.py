@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from deploy.local.processes import ProcessGroup, relay_command, service_command, wait_until
 from services.common.config import get_settings
-from services.common.db import make_engine
 from services.common.events import make_envelope
 from services.common.objectstore import documents_store
 from services.common.outbox import Outbox
@@ -91,13 +90,6 @@ def actor(role: str, village_code: str | None = None, nik: str | None = None) ->
 def signing_key_env(migrated):
     """The run's letter signing key (tests/support/infrastructure.py generates one per run)."""
     return tokens.load_signing_key(get_settings().letter_signing_key)
-
-
-@pytest.fixture(scope="session")
-def letters_engine(migrated):
-    engine = make_engine(get_settings().database_url("letters"), pool_size=5)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -5,20 +5,8 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy.orm import Session
 
-from services.common.config import get_settings
-from services.common.db import make_engine
-from services.registry import app, seed
 from services.registry.service import RegistryService
 from tests.integration.registry.support import Table
-
-
-@pytest.fixture(scope="session")
-def registry_engine(migrated):
-    engine = make_engine(get_settings().database_url("registry"), pool_size=2)
-    with Session(engine) as session:
-        seed.seed_villages(session, app.make_outbox())
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
