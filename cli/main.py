@@ -20,18 +20,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from services.common import migrations
+from services.common import migrations, roles
 from services.common.config import get_settings
 from services.common.db import make_engine, session_scope
-from services.common.inbox import QueueMissing, dead_letters_table, publish_to_queue
+from services.common.inbox import QueueMissing, publish_to_queue
 from services.common.outbox import Outbox
+from services.common.tables import dead_letters as _DEAD
 from services.common.topology import declare_topology, service_classes, subscriptions_of
 
 DEFAULT_CREDENTIALS_FILE = Path("var/demo-credentials.json")
-DEMO_ROLES = ("officer", "head", "regency_admin", "operator")
-CLI_ACTOR = {"role": "operator", "village_code": None, "username": "desa-cli", "nik": None}
-
-_DEAD = dead_letters_table(sa.MetaData())
+CLI_ACTOR = {"role": roles.OPERATOR, "village_code": None, "username": "desa-cli", "nik": None}
 
 
 def service_names() -> list[str]:
@@ -49,11 +47,9 @@ def _engine(service: str) -> Iterator[Engine]:
 
 @contextmanager
 def registry_session() -> Iterator[tuple[Session, Outbox]]:
-    """A registry DB transaction and its outbox: what the registry's app and seed functions take."""
-    from services.registry.app import make_outbox
-
+    """A registry unit of work and its outbox: what the registry's app and seed functions take."""
     with _engine("registry") as engine, session_scope(engine) as session:
-        yield session, make_outbox()
+        yield session, Outbox("registry")
 
 
 @click.group()
@@ -136,7 +132,9 @@ def load_or_create_credentials(path: Path) -> dict:
     """
     if path.exists():
         return json.loads(path.read_text())
-    credentials = {role: secrets.token_urlsafe(12) for role in DEMO_ROLES}
+    from services.registry.seed import DEMO_ACCOUNTS
+
+    credentials = {role: secrets.token_urlsafe(12) for role, _, _ in DEMO_ACCOUNTS}
     credentials["resident_pin"] = f"{secrets.randbelow(10**6):06d}"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600, exist_ok=True)
@@ -173,7 +171,7 @@ def seed_demo_command(credentials_file: Path) -> None:
 # -- accounts ------------------------------------------------------------------------------------
 @cli.group()
 def account() -> None:
-    """Staff accounts (officer, head, regency_admin, operator)."""
+    """Staff accounts (services/common/roles.py: every role but resident)."""
 
 
 def read_password() -> str:
@@ -186,14 +184,14 @@ def read_password() -> str:
 
 @account.command("create")
 @click.option("--role", required=True,
-              type=click.Choice(["officer", "head", "regency_admin", "operator"]))
+              type=click.Choice(roles.ACCOUNTS))
 @click.option("--village", "village_code", default=None,
-              help="Village code (36.04.05.2001); required for officer and head.")
+              help="Village code (36.04.05.2001); required for village staff.")
 @click.option("--username", required=True)
 def account_create(role: str, village_code: str | None, username: str) -> None:
     """Create an account; the password is read from standard input, never from an argument."""
     from services.common.errors import DesaError
-    from services.registry.app import create_account
+    from services.registry.app.accounts import create_account
 
     password = read_password()
     if not password:

@@ -17,14 +17,13 @@ import jwt
 from flask import g, request
 
 from gateway.http import app_settings
+from services.common import roles
 from services.common.config import Settings, get_settings
 from services.common.errors import Forbidden, Unauthenticated
 
 ALGORITHM = "HS256"
-ROLES = ("resident", "officer", "head", "regency_admin", "operator")
-VILLAGE_ROLES = ("resident", "officer", "head")
-# Who may read and manage residents and families (each within scope_for's limits).
-RESIDENT_MANAGERS = ("officer", "head", "regency_admin")
+ROLES = roles.LOGINS
+VILLAGE_ROLES = roles.VILLAGE_BOUND
 SECURITY = [{"bearerAuth": []}]
 
 
@@ -137,9 +136,9 @@ def scope_for(actor: Actor, village_code: str | None = None) -> str | None:
     Forbidden when the actor asks for another village than their own, and for operators, who
     never see resident data.
     """
-    if actor.role == "operator":
+    if actor.role == roles.OPERATOR:
         raise Forbidden("Operators have no access to resident data.")
-    if actor.role == "regency_admin":
+    if actor.role == roles.REGENCY_ADMIN:
         return None
     if village_code is not None and village_code != actor.village_code:
         raise Forbidden("You may only act in your own village.")

@@ -53,12 +53,13 @@ def registry_engine(migrated):
     """This run's registry database, with the 326 villages seeded (every area needs them)."""
     from sqlalchemy.orm import Session
 
-    from services.registry.app import make_outbox
+    from services.common.outbox import Outbox
+    from services.common.service import unit_of_work
     from services.registry.seed import seed_villages
 
     engine = _service_engine("registry")
-    with Session(engine) as session:
-        seed_villages(session, make_outbox())
+    with Session(engine) as session, unit_of_work(session):
+        seed_villages(session, Outbox("registry"))
     yield engine
     engine.dispose()
 

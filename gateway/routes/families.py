@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from gateway.auth import RESIDENT_MANAGERS, current_actor, requires, scope_for
+from gateway.auth import current_actor, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
+from services.common import roles
 from services.registry.schemas import Family, FamilyInput
 
 blp = Blueprint("families", __name__, url_prefix="/api/v1",
@@ -14,7 +15,7 @@ blp = Blueprint("families", __name__, url_prefix="/api/v1",
 
 
 @blp.route("/villages/<code>/families", methods=["POST"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.arguments(FamilyInput, error_status_code=400)
 @blp.response(201, Family)
 @blp.alt_response(409, schema=ErrorSchema)
@@ -25,7 +26,7 @@ def register_family(data: dict, code: str):
 
 
 @blp.route("/families/<number>", methods=["GET"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.response(200, Family)
 @blp.alt_response(404, schema=ErrorSchema)
 def get_family(number: str):

@@ -16,9 +16,11 @@ from gateway.auth import current_actor, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
+from services.common import roles
 from services.common.errors import ValidationFailed
 from services.common.objectstore import ObjectStoreClient, documents_store
-from services.letters.domain import MAX_ATTACHMENT_BYTES, sniff_attachment
+from services.common.sniffing import sniff_document
+from services.letters.domain import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from services.letters.schemas import (
     AttachmentFormSchema,
     CountSchema,
@@ -39,8 +41,9 @@ blp = Blueprint("letters", __name__, url_prefix="/api/v1",
                 description="Letters: residents request, officers check, the head signs; "
                             "anyone can verify a letter's QR code.")
 
-VILLAGE_USERS = ("resident", "officer", "head", "regency_admin")
-OFFICE = ("officer", "head", "regency_admin")
+VILLAGE_USERS = (roles.RESIDENT, *roles.LETTER_CLERKS, roles.REGENCY_ADMIN)
+OFFICE = (*roles.LETTER_CLERKS, roles.REGENCY_ADMIN)
+REQUESTERS = (roles.RESIDENT, *roles.LETTER_CLERKS)
 CHUNK = 64 * 1024
 
 
@@ -80,7 +83,7 @@ def list_letter_types(query: dict):
 
 
 @blp.route("/villages/<code>/letter-types/<type_code>", methods=["PATCH"])
-@requires(*OFFICE)
+@requires(*roles.LETTER_CONFIGURERS)
 @blp.arguments(LetterTypeChangesSchema, error_status_code=400)
 @blp.response(200, LetterTypeSchema)
 @blp.alt_response(404, schema=ErrorSchema)
@@ -94,7 +97,7 @@ def configure_letter_type(changes: dict, code: str, type_code: str):
 # -- requests --------------------------------------------------------------------------------
 
 @blp.route("/letters", methods=["POST"])
-@requires("resident", "officer", "head")
+@requires(*REQUESTERS)
 @blp.arguments(LetterRequestSchema, error_status_code=400)
 @blp.response(201, LetterSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="Unknown resident or letter type.")
@@ -151,7 +154,7 @@ def list_resident_letters(query: dict, nik: str):
 # -- workflow --------------------------------------------------------------------------------
 
 @blp.route("/letters/<letter_id>/check", methods=["POST"])
-@requires("officer", "head")
+@requires(*roles.LETTER_CLERKS)
 @blp.response(200, LetterSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Not in a state that allows it.")
 def check_letter(letter_id: str):
@@ -161,7 +164,7 @@ def check_letter(letter_id: str):
 
 
 @blp.route("/letters/<letter_id>/sign", methods=["POST"])
-@requires("head")
+@requires(roles.HEAD)
 @blp.response(200, LetterSchema, description="Signed and numbered; issued once its PDF is "
                                              "stored (normally in the same call).")
 @blp.alt_response(409, schema=ErrorSchema, description="Not checked, or already signed.")
@@ -173,7 +176,7 @@ def sign_letter(letter_id: str):
 
 
 @blp.route("/letters/<letter_id>/reject", methods=["POST"])
-@requires("officer", "head")
+@requires(*roles.LETTER_CLERKS)
 @blp.arguments(ReasonSchema, error_status_code=400)
 @blp.response(200, LetterSchema)
 @blp.alt_response(409, schema=ErrorSchema)
@@ -184,7 +187,7 @@ def reject_letter(body: dict, letter_id: str):
 
 
 @blp.route("/letters/<letter_id>/cancel", methods=["POST"])
-@requires("resident", "officer", "head")
+@requires(*REQUESTERS)
 @blp.arguments(ReasonSchema, error_status_code=400)
 @blp.response(200, LetterSchema)
 @blp.alt_response(409, schema=ErrorSchema)
@@ -197,7 +200,7 @@ def cancel_letter(body: dict, letter_id: str):
 # -- documents -------------------------------------------------------------------------------
 
 @blp.route("/letters/<letter_id>/attachments", methods=["POST"])
-@requires("resident", "officer", "head")
+@requires(*REQUESTERS)
 @blp.arguments(AttachmentFormSchema, location="form", error_status_code=400)
 @blp.response(201, LetterSchema)
 @blp.alt_response(400, schema=ErrorSchema, description="Not a PDF, JPEG or PNG, or too large.")
@@ -208,7 +211,8 @@ def add_attachment(form: dict, letter_id: str):
     letters = services().letters
     target = letters.attachment_key(letter_id, scope, actor.as_dict())
     data, filename = _uploaded_file(MAX_ATTACHMENT_BYTES)
-    content_type = sniff_attachment(data[:8192], len(data))  # refuse early; the service rechecks
+    # Refused here before it is stored; the service checks the stored bytes again.
+    content_type = sniff_document(data, len(data), ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES)
     _documents().put_bytes(target["key"], data, content_type)
     return respond(letters.record_attachment(letter_id, {
         "key": target["key"], "kind": form["kind"], "filename": filename}, scope,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
-from gateway.auth import RESIDENT_MANAGERS, current_actor, requires, scope_for
+from gateway.auth import current_actor, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, ImportQuery
+from services.common import roles
 from services.common.errors import Forbidden, ValidationFailed
 from services.registry.schemas import (
     ImportReport,
@@ -36,7 +37,7 @@ CSV_TYPES = ("text/csv", "text/plain", "application/csv", "application/vnd.ms-ex
 
 
 @blp.route("/villages/<code>/residents", methods=["POST"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.arguments(ResidentInput, error_status_code=400)
 @blp.response(201, Resident)
 @blp.alt_response(409, schema=ErrorSchema, description="The NIK is already registered.")
@@ -48,7 +49,7 @@ def register_resident(data: dict, code: str):
 
 
 @blp.route("/villages/<code>/residents", methods=["GET"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.arguments(ResidentSearchArgs, location="query", error_status_code=400)
 @blp.response(200, ResidentPage)
 def search_residents(query: dict, code: str):
@@ -58,7 +59,7 @@ def search_residents(query: dict, code: str):
 
 
 @blp.route("/residents/<nik>", methods=["GET"])
-@requires("resident", *RESIDENT_MANAGERS)
+@requires(roles.RESIDENT, *roles.RESIDENT_MANAGERS)
 @blp.response(200, Resident)
 @blp.alt_response(404, schema=ErrorSchema)
 def get_resident(nik: str):
@@ -70,7 +71,7 @@ def get_resident(nik: str):
 
 
 @blp.route("/residents/<nik>", methods=["PATCH"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.arguments(ResidentUpdate, error_status_code=400)
 @blp.response(200, Resident)
 @blp.alt_response(404, schema=ErrorSchema)
@@ -81,7 +82,7 @@ def update_resident(changes: dict, nik: str):
 
 
 @blp.route("/residents/<nik>/history", methods=["GET"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.response(200, ResidentChange(many=True), description="Changes, oldest first.")
 @blp.alt_response(404, schema=ErrorSchema)
 def resident_history(nik: str):
@@ -91,7 +92,7 @@ def resident_history(nik: str):
 
 
 @blp.route("/residents/<nik>/reads", methods=["GET"])
-@requires("resident", *RESIDENT_MANAGERS)
+@requires(roles.RESIDENT, *roles.RESIDENT_MANAGERS)
 @blp.arguments(ResidentReadsArgs, location="query", error_status_code=400)
 @blp.response(200, ResidentReadPage, description="Reads of the record, newest first.")
 @blp.alt_response(404, schema=ErrorSchema)
@@ -108,7 +109,7 @@ def resident_reads(query: dict, nik: str):
 
 
 @blp.route("/residents/<nik>/events", methods=["POST"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.arguments(LifeEventInput, error_status_code=400)
 @blp.response(201, LifeEventResult,
               description="The event and the resident; for a birth, the child.")
@@ -122,7 +123,7 @@ def record_life_event(event: dict, nik: str):
 
 
 @blp.route("/residents/<nik>/pin", methods=["POST"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.response(201, PinIssued)
 @blp.alt_response(404, schema=ErrorSchema)
 def issue_pin(nik: str):
@@ -151,7 +152,7 @@ def _uploaded_csv() -> str:
 
 
 @blp.route("/villages/<code>/residents/import", methods=["POST"])
-@requires(*RESIDENT_MANAGERS)
+@requires(*roles.RESIDENT_MANAGERS)
 @blp.arguments(ImportQuery, location="query", error_status_code=400)
 @blp.doc(requestBody={"required": True, "content": {
     "multipart/form-data": {"schema": {"type": "object", "properties": {

@@ -7,6 +7,7 @@ from gateway.auth import current_actor, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
+from services.common import roles
 from services.registry.schemas import Village, VillageListArgs, VillagePage, VillageSettingsUpdate
 
 blp = Blueprint("villages", __name__, url_prefix="/api/v1",
@@ -30,7 +31,7 @@ def get_village(code: str):
 
 
 @blp.route("/villages/<code>", methods=["PATCH"])
-@requires("regency_admin", "head")
+@requires(*roles.VILLAGE_SETTINGS_EDITORS)
 @blp.arguments(VillageSettingsUpdate, error_status_code=400)
 @blp.response(200, Village)
 @blp.alt_response(403, schema=ErrorSchema)

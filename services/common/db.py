@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.config import get_settings
+from services.common.service import unit_of_work
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -82,13 +83,6 @@ class Database(DependencyProvider):
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error (CLI, relay, seeds)."""
-    session = Session(bind=engine, expire_on_commit=False)
-    try:
+    """A session whose work commits through the unit of work (CLI, seeds, republish)."""
+    with Session(bind=engine, expire_on_commit=False) as session, unit_of_work(session):
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()

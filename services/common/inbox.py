@@ -14,46 +14,16 @@ import logging
 import time
 
 import kombu
-import sqlalchemy as sa
 from nameko.events import event_handler
-from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.dialects.postgresql import insert
 
 from services.common.config import get_settings
+from services.common.tables import dead_letters, inbox
 from services.common.topology import Subscription
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.2, 1.0, 3.0)
-
-
-def inbox_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table(
-        "inbox", metadata,
-        sa.Column("event_id", UUID(as_uuid=False), primary_key=True),
-        sa.Column("handler", sa.String(120), primary_key=True),
-        sa.Column("event_type", sa.String(80), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
-    )
-
-
-def dead_letters_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table(
-        "dead_letters", metadata,
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("event_id", UUID(as_uuid=False), nullable=False),
-        sa.Column("queue", sa.String(200), nullable=False),
-        sa.Column("handler", sa.String(120), nullable=False),
-        sa.Column("envelope", JSONB, nullable=False),
-        sa.Column("error", sa.Text, nullable=False),
-        sa.Column("attempts", sa.Integer, nullable=False),
-        sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False,
-                  server_default=sa.func.now()),
-    )
-
-
-_INBOX = inbox_table(sa.MetaData())
-_DEAD = dead_letters_table(sa.MetaData())
 
 
 class QueueMissing(Exception):
@@ -79,7 +49,7 @@ def publish_to_queue(queue: str, envelope: dict, amqp_uri: str | None = None) ->
 
 def _park(session, envelope: dict, queue: str, handler: str, error: Exception,
           attempts: int) -> None:
-    session.execute(_DEAD.insert().values(
+    session.execute(dead_letters.insert().values(
         event_id=envelope["event_id"], queue=queue, handler=handler, envelope=envelope,
         error=repr(error)[:4000], attempts=attempts))
     session.commit()
@@ -102,7 +72,7 @@ def consumes(source: str, event_type: str, retry_delays: tuple[float, ...] | Non
                 session = self.db
                 try:
                     fresh = session.execute(
-                        insert(_INBOX).values(event_id=envelope["event_id"], handler=handler,
+                        insert(inbox).values(event_id=envelope["event_id"], handler=handler,
                                               event_type=envelope["type"])
                         .on_conflict_do_nothing()).rowcount
                     if fresh:

@@ -9,6 +9,7 @@ from alembic.config import Config
 
 from services.common.config import get_settings
 from services.common.db import create_database
+from services.common.tables import KERNEL
 
 SERVICES_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,3 +41,17 @@ def run_env(target_metadata: sa.MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def create_kernel_tables() -> None:
+    """In a service's first migration: the outbox, inbox and dead_letters tables."""
+    from alembic import op
+
+    KERNEL.create_all(op.get_bind())
+
+
+def drop_kernel_tables() -> None:
+    """In a service's first migration's downgrade."""
+    from alembic import op
+
+    KERNEL.drop_all(op.get_bind())

@@ -19,12 +19,11 @@ from sqlalchemy.engine import Engine
 
 from services.common.config import get_settings
 from services.common.db import make_engine
-from services.common.outbox import outbox_table
+from services.common.tables import outbox as _OUTBOX
 from services.common.topology import event_exchange
 
 log = logging.getLogger(__name__)
 
-_OUTBOX = outbox_table(sa.MetaData())
 BATCH_SIZE = 200
 
 

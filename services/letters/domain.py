@@ -1,21 +1,15 @@
 """Letter rules: workflow, numbering, Indonesian dates, masking, templates, attachment checks.
 
-Pure Python: no nameko, no SQL. The application layer (app.py) loads state, asks these functions
-to decide, and saves.
+Pure Python: no nameko, no SQL, no wire errors: every refusal is a named exception. The
+application layer (app/) loads state, asks these functions to decide, and saves.
 """
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-import filetype
-
-from services.common.errors import Conflict, Forbidden, Unprocessable, ValidationFailed
-
-JAKARTA = ZoneInfo("Asia/Jakarta")
+from services.common import letter_numbers, roles, rules
 
 # -- workflow --------------------------------------------------------------------------------
 
@@ -25,11 +19,27 @@ REJECTED, CANCELLED = "rejected", "cancelled"
 STATUSES = (SUBMITTED, CHECKED, SIGNED, ISSUED, DOWNLOADED, REJECTED, CANCELLED)
 OPEN_STATUSES = (SUBMITTED, CHECKED)
 
-OFFICE_ROLES = ("officer", "head")
 
-
-class LetterNotInState(Conflict):
+class LetterNotInState(rules.WrongState):
     """The letter is not in a state that allows this step (already signed, rejected, ...)."""
+
+
+class StepNotAllowed(rules.NotPermitted):
+    """The caller's role may not take this step, ask for this letter or configure types."""
+
+
+class ReasonRequired(rules.InvalidValue):
+    field = "reason"
+
+
+class SubjectMayNotReceive(rules.Refused):
+    """Dead or moved-out residents get no letters (except the death letter)."""
+
+    field = "subject_nik"
+
+
+class InvalidTemplate(rules.InvalidValue):
+    field = "body"
 
 
 @dataclass(frozen=True)
@@ -42,13 +52,14 @@ class Step:
 
 
 STEPS = {
-    "check": Step("check", (SUBMITTED,), CHECKED, OFFICE_ROLES),
-    # Only the village head signs. A secretary signing "a.n. Kepala Desa" would be a later role.
-    "sign": Step("sign", (CHECKED,), SIGNED, ("head",)),
-    "issue": Step("issue", (SIGNED,), ISSUED, ("system",)),
-    "download": Step("download", (ISSUED,), DOWNLOADED, ("resident", "officer", "head")),
-    "reject": Step("reject", OPEN_STATUSES, REJECTED, OFFICE_ROLES, needs_reason=True),
-    "cancel": Step("cancel", OPEN_STATUSES, CANCELLED, ("resident", *OFFICE_ROLES),
+    "check": Step("check", (SUBMITTED,), CHECKED, roles.LETTER_CLERKS),
+    # Only the village head signs. A secretary signing "a.n. Kepala Desa" is a village setting
+    # still to come.
+    "sign": Step("sign", (CHECKED,), SIGNED, (roles.HEAD,)),
+    "issue": Step("issue", (SIGNED,), ISSUED, (roles.SYSTEM,)),
+    "download": Step("download", (ISSUED,), DOWNLOADED, (roles.RESIDENT, *roles.LETTER_CLERKS)),
+    "reject": Step("reject", OPEN_STATUSES, REJECTED, roles.LETTER_CLERKS, needs_reason=True),
+    "cancel": Step("cancel", OPEN_STATUSES, CANCELLED, (roles.RESIDENT, *roles.LETTER_CLERKS),
                    needs_reason=True),
 }
 
@@ -57,13 +68,13 @@ def decide_step(step_name: str, status: str, role: str | None, reason: str | Non
     """Return the new status for `step_name`, or raise why it is not allowed."""
     step = STEPS[step_name]
     if role not in step.roles:
-        raise Forbidden(f"role {role!r} may not {step_name} a letter")
+        raise StepNotAllowed(f"role {role!r} may not {step_name} a letter")
     if status not in step.sources:
         raise LetterNotInState(
             f"cannot {step_name} a letter that is {status}",
             fields={"status": [f"expected one of {', '.join(step.sources)}"]})
     if step.needs_reason and not (reason or "").strip():
-        raise ValidationFailed("a reason is required", fields={"reason": ["Required."]})
+        raise ReasonRequired("a reason is required", fields={"reason": ["Required."]})
     return step.target
 
 
@@ -76,12 +87,12 @@ def check_subject_may_receive(resident_status: str, subject_must_be_dead: bool) 
     """Dead or moved-out residents get no letters, except the death letter about the deceased."""
     if subject_must_be_dead:
         if resident_status != "dead":
-            raise Unprocessable(
+            raise SubjectMayNotReceive(
                 "a death letter can only be made for a resident recorded as dead",
                 fields={"subject_nik": ["resident is not recorded as dead"]})
         return
     if resident_status in BLOCKED_RESIDENT_STATUSES:
-        raise Unprocessable(
+        raise SubjectMayNotReceive(
             f"the resident is recorded as {BLOCKED_RESIDENT_STATUSES[resident_status]}; "
             f"letters can no longer be requested for them",
             fields={"subject_nik": [f"resident is {BLOCKED_RESIDENT_STATUSES[resident_status]}"]})
@@ -90,21 +101,26 @@ def check_subject_may_receive(resident_status: str, subject_must_be_dead: bool) 
 def check_requester(role: str | None, actor_nik: str | None, subject_nik: str,
                     resident_may_request: bool) -> None:
     """Residents ask for themselves; officers and the head for anyone in their village."""
-    if role == "resident":
+    if role == roles.RESIDENT:
         if not resident_may_request:
-            raise Forbidden("this letter is made by the village office, not requested by "
-                            "residents")
+            raise StepNotAllowed("this letter is made by the village office, not requested by "
+                                 "residents")
         if subject_nik != actor_nik:
-            raise Forbidden("residents may only request letters about themselves")
+            raise StepNotAllowed("residents may only request letters about themselves")
         return
-    if role not in OFFICE_ROLES:
-        raise Forbidden(f"role {role!r} may not request letters")
+    if role not in roles.LETTER_CLERKS:
+        raise StepNotAllowed(f"role {role!r} may not request letters")
+
+
+def check_configurer(role: str | None) -> None:
+    """Letter types are the village office's (and the regency's) to configure."""
+    if role not in roles.LETTER_CONFIGURERS:
+        raise StepNotAllowed("only the village office may configure letter types")
 
 
 # -- numbers ---------------------------------------------------------------------------------
 
-DEFAULT_NUMBER_FORMAT = "{code}/{seq:03d}/{short_code}/{month_roman}/{year}"
-NUMBER_FIELDS = {"code", "seq", "short_code", "month_roman", "month", "year", "type"}
+DEFAULT_NUMBER_FORMAT = letter_numbers.DEFAULT_FORMAT
 ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 
 
@@ -114,34 +130,12 @@ def roman_month(month: int) -> str:
     return ROMAN_MONTHS[month - 1]
 
 
-def check_number_format(fmt: str) -> None:
-    """Only known fields, no attribute or index access, and the sequence must appear."""
-    try:
-        parsed = list(string.Formatter().parse(fmt))
-    except ValueError as exc:
-        raise Unprocessable(f"letter number format is invalid: {exc}",
-                            fields={"letter_number_format": [str(exc)]}) from exc
-    names = {name for _, name, _, _ in parsed if name is not None}
-    unknown = names - NUMBER_FIELDS
-    if unknown or "" in names:
-        raise Unprocessable(
-            "letter number format uses unknown fields: " + ", ".join(sorted(unknown)),
-            fields={"letter_number_format": [f"allowed: {', '.join(sorted(NUMBER_FIELDS))}"]})
-    if "seq" not in names:
-        raise Unprocessable("letter number format must contain {seq}",
-                            fields={"letter_number_format": ["missing {seq}"]})
-
-
 def format_number(fmt: str, *, code: str, seq: int, short_code: str, when: date,
                   type_code: str) -> str:
-    check_number_format(fmt)
-    try:
-        return fmt.format(code=code, seq=seq, short_code=short_code,
-                          month_roman=roman_month(when.month), month=when.month,
-                          year=when.year, type=type_code)
-    except (ValueError, TypeError) as exc:
-        raise Unprocessable(f"letter number format is invalid: {exc}",
-                            fields={"letter_number_format": [str(exc)]}) from exc
+    letter_numbers.check_format(fmt)
+    return fmt.format(code=code, seq=seq, short_code=short_code,
+                      month_roman=roman_month(when.month), month=when.month, year=when.year,
+                      type=type_code)
 
 
 def counter_scope_key(number_scope: str, type_code: str) -> str:
@@ -162,10 +156,6 @@ def date_id(value: date) -> str:
 
 def place_and_date(place: str, value: date) -> str:
     return f"{place}, {date_id(value)}"
-
-
-def local_date(moment: datetime) -> date:
-    return moment.astimezone(JAKARTA).date()
 
 
 # -- masking (UU PDP: public pages show masked data only) ------------------------------------
@@ -196,10 +186,10 @@ def check_template(text: str, allowed: set[str]) -> None:
     """Placeholders are plain `{name}` from the allowed set; stray braces are refused."""
     unknown = template_placeholders(text) - allowed
     if unknown:
-        raise ValidationFailed("the template uses unknown placeholders",
+        raise InvalidTemplate("the template uses unknown placeholders",
                                fields={"body": [f"unknown: {', '.join(sorted(unknown))}"]})
     if BRACE.search(PLACEHOLDER.sub("", text)):
-        raise ValidationFailed("the template has a brace that is not a placeholder",
+        raise InvalidTemplate("the template has a brace that is not a placeholder",
                                fields={"body": ["use {name} placeholders only"]})
 
 
@@ -267,19 +257,3 @@ def address_line(address: dict | None, village_name: str) -> str:
 ATTACHMENT_TYPES = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 ATTACHMENT_KINDS = ("ktp", "kk", "cover_letter", "other")
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
-
-
-def sniff_attachment(head: bytes, size: int) -> str:
-    """The content type read from the bytes themselves (never the client's header)."""
-    if size == 0:
-        raise ValidationFailed("the file is empty", fields={"file": ["empty file"]})
-    if size > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed(
-            f"the file is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB",
-            fields={"file": [f"at most {MAX_ATTACHMENT_BYTES} bytes"]})
-    kind = filetype.guess(head)
-    if kind is None or kind.mime not in ATTACHMENT_TYPES:
-        found = kind.mime if kind else "unknown"
-        raise ValidationFailed("only PDF, JPEG or PNG files are accepted",
-                               fields={"file": [f"file content is {found}"]})
-    return kind.mime

@@ -1,5 +1,12 @@
-"""Events the letters service emits (payload: the full letter, as `app.letter_dict` returns it)."""
+"""Events the letters service emits: one emit function per aggregate (letter, letter type).
+
+The payload is the whole aggregate as the service returns it (state-carrying).
+"""
 from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.common.outbox import Outbox
 
 LETTER_REQUESTED = "letter.requested"
 LETTER_CHECKED = "letter.checked"
@@ -21,7 +28,16 @@ EVENT_FOR_STATUS = {
     "cancelled": LETTER_CANCELLED,
 }
 
-# Registry events the resident and village read models follow.
-RESIDENT_EVENTS = ("resident.registered", "resident.updated", "resident.died",
-                   "resident.moved_out", "resident.moved_in")
-VILLAGE_UPDATED = "village.updated"
+
+def emit_letter(session: Session, outbox: Outbox, state: dict, event_type: str | None = None
+                ) -> dict:
+    """The letter's state as `letter.<its status>` (or `event_type`, e.g. an attachment)."""
+    outbox.record(session, event_type or EVENT_FOR_STATUS[state["status"]],
+                  village_code=state["village_code"], aggregate_id=state["id"], payload=state)
+    return state
+
+
+def emit_letter_type(session: Session, outbox: Outbox, village_code: str, state: dict) -> dict:
+    outbox.record(session, LETTER_TYPE_CONFIGURED, village_code=village_code,
+                  aggregate_id=f"{village_code}:{state['type_code']}", payload=state)
+    return state

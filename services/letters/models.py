@@ -9,17 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.inbox import dead_letters_table, inbox_table
-from services.common.outbox import outbox_table
+from services.common.tables import add_kernel_tables
 
 
 class Base(DeclarativeBase):
     pass
 
 
-outbox = outbox_table(Base.metadata)
-inbox = inbox_table(Base.metadata)
-dead_letters = dead_letters_table(Base.metadata)
+add_kernel_tables(Base.metadata)
 
 
 def _now() -> sa.FunctionElement:

@@ -3,19 +3,14 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.common import fields as common
 from services.common.pagination import PageArgs, page_schema
 from services.letters.domain import ATTACHMENT_KINDS, STATUSES
 
-NIK_OR_TEMP = validate.Regexp(r"^(\d{16}|TMP-[0-9A-Za-z.\-]{4,40})$",
-                              error="must be a 16-digit NIK or a temporary village number")
-VILLAGE_CODE = validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$",
-                               error="must look like 36.04.05.2001")
-TIME = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="must be HH:MM")
 
-
-def _text(max_length: int = 200, required: bool = True, **kwargs) -> fields.String:
-    return fields.String(required=required, validate=validate.Length(min=1, max=max_length),
-                         **kwargs)
+def _text(max_length: int = 200) -> fields.Field:
+    """Required trimmed text: what a letter prints must not be blank."""
+    return common.text(max_length, required=True)
 
 
 # -- fields of each letter type (the `fields` object of a request) ---------------------------
@@ -40,7 +35,7 @@ class BusinessFields(Schema):
 
 class BirthFields(Schema):
     """Surat Keterangan Kelahiran: the subject is the child (already in the registry)."""
-    birth_time = fields.String(required=True, validate=TIME)
+    birth_time = fields.String(required=True, validate=common.time_of_day)
     delivery_place = _text(200)
     reporter_name = _text(100)
     reporter_relation = _text(50)
@@ -49,7 +44,7 @@ class BirthFields(Schema):
 class DeathFields(Schema):
     """Surat Keterangan Kematian: the subject is the deceased."""
     death_date = fields.Date(required=True)
-    death_time = fields.String(load_default=None, validate=TIME)
+    death_time = fields.String(load_default=None, validate=common.time_of_day)
     death_place = _text(200)
     cause = _text(200)
     reporter_name = _text(100)
@@ -57,7 +52,7 @@ class DeathFields(Schema):
 
 
 class MovingMember(Schema):
-    nik = fields.String(required=True, validate=NIK_OR_TEMP)
+    nik = fields.String(required=True, validate=common.person_number)
     name = _text(100)
 
 
@@ -81,9 +76,9 @@ class CrowdPermitFields(Schema):
     """Surat Izin Keramaian: the event."""
     event_name = _text(200)
     event_date = fields.Date(required=True)
-    event_time = fields.String(required=True, validate=TIME)
+    event_time = fields.String(required=True, validate=common.time_of_day)
     event_place = _text(300)
-    entertainment = _text(200, required=False, load_default=None)
+    entertainment = common.text(200)
     guests = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100000))
 
 
@@ -92,7 +87,7 @@ class CrowdPermitFields(Schema):
 class LetterRequestSchema(Schema):
     """POST /letters: `subject_nik` is for officers; a resident's letter is about themself."""
     type_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    subject_nik = fields.String(load_default=None, validate=NIK_OR_TEMP)
+    subject_nik = fields.String(load_default=None, validate=common.person_number)
     purpose = fields.String(load_default=None, validate=validate.Length(min=3, max=300))
     fields_ = fields.Dict(data_key="fields", attribute="fields", load_default=dict)
 
@@ -110,20 +105,15 @@ class LetterListQuerySchema(PageArgs):
 
 
 class LetterTypesQuerySchema(Schema):
-    village = fields.String(required=True, validate=VILLAGE_CODE)
+    village = fields.String(required=True, validate=common.village_code)
 
 
-class LetterTypeChangesSchema(Schema):
+class LetterTypeChangesSchema(common.PartialUpdate):
     """A village's settings for one letter type; title/body changes make a new template version."""
     enabled = fields.Boolean()
     classification_code = fields.String(validate=validate.Regexp(r"^[0-9][0-9.]{0,11}$"))
     title = fields.String(validate=validate.Length(min=3, max=120))
     body = fields.String(validate=validate.Length(min=10, max=8000))
-
-    @validates_schema
-    def not_empty(self, data: dict, **kwargs) -> None:
-        if not data:
-            raise ValidationError("nothing to change", field_name="_schema")
 
 
 class RegisterQuerySchema(Schema):
@@ -140,10 +130,10 @@ class RegisterQuerySchema(Schema):
 
 class CountsQuerySchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
-    village = fields.String(load_default=None, validate=VILLAGE_CODE)
+    village = fields.String(load_default=None, validate=common.village_code)
 
 
-# -- responses (for the OpenAPI document) ----------------------------------------------------
+# -- outputs: what the service returns and its events carry (dumped with these) -------------
 
 class AttachmentSchema(Schema):
     id = fields.String()
@@ -152,7 +142,12 @@ class AttachmentSchema(Schema):
     content_type = fields.String()
     size = fields.Integer()
     sha256 = fields.String()
-    uploaded_at = fields.String()
+    uploaded_at = fields.DateTime()
+
+
+class PdfSchema(Schema):
+    size = fields.Integer()
+    sha256 = fields.String()
 
 
 class LetterSchema(Schema):
@@ -168,17 +163,27 @@ class LetterSchema(Schema):
     fields_ = fields.Dict(data_key="fields", attribute="fields")
     number = fields.String(allow_none=True)
     requested_by = fields.Dict()
-    requested_at = fields.String()
-    signed_at = fields.String(allow_none=True)
-    issued_at = fields.String(allow_none=True)
-    valid_until = fields.String(allow_none=True)
+    requested_at = fields.DateTime()
+    signed_by = fields.Dict(allow_none=True)
+    signed_at = fields.DateTime(allow_none=True)
+    issued_at = fields.DateTime(allow_none=True)
+    valid_until = fields.Date(allow_none=True)
     reason = fields.String(allow_none=True)
     template_version_id = fields.String(allow_none=True)
-    pdf = fields.Dict(allow_none=True)
+    pdf = fields.Nested(PdfSchema, allow_none=True)
     verification_url = fields.String(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema))
     missing_documents = fields.List(fields.String())
-    updated_at = fields.String()
+    updated_at = fields.DateTime()
+
+
+class TransitionSchema(Schema):
+    """One step of a letter's history."""
+    from_ = fields.String(data_key="from", attribute="from_status", allow_none=True)
+    to = fields.String(attribute="to_status")
+    actor = fields.Dict()
+    reason = fields.String(allow_none=True)
+    at = fields.DateTime()
 
 
 LetterPageSchema = page_schema(LetterSchema, "LetterPage")
@@ -205,8 +210,9 @@ class VerificationSchema(Schema):
     number = fields.String()
     village = fields.String()
     village_name = fields.String()
-    issued_at = fields.String()
-    valid_until = fields.String(allow_none=True)
+    issued_at = fields.DateTime()
+    valid_until = fields.Date(allow_none=True)
+    expired = fields.Boolean()
     holder_name = fields.String()
     nik = fields.String()
 

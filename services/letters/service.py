@@ -1,28 +1,34 @@
-"""nameko entrypoints of the letters service (thin: the work is in app.py)."""
+"""The letters nameko service: entrypoints only, each one call into app/ inside a transaction."""
 from __future__ import annotations
 
-import base64
 import logging
 from datetime import timedelta
 
-import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.config import get_settings
 from services.common.db import Database
-from services.common.errors import Forbidden, NotFound
 from services.common.inbox import consumes
 from services.common.logs import RequestContext
 from services.common.objectstore import ObjectStore
-from services.common.outbox import Outbox
-from services.letters import app, models, register, tokens
+from services.common.service import OutboxProvider, ServiceBase, transaction
+from services.letters import tokens
+from services.letters.app import (
+    attachments,
+    issuing,
+    letter_types,
+    letters,
+    numbering,
+    office,
+    readmodels,
+    requests,
+    verification,
+)
 
 log = logging.getLogger(__name__)
 
-OUTBOX = Outbox("letters", models.outbox)
-CONFIGURE_ROLES = ("officer", "head", "regency_admin")
 ISSUE_RETRY_AFTER = timedelta(seconds=20)
 
 
@@ -37,176 +43,172 @@ class SigningKey(DependencyProvider):
         return self.key
 
 
-class LettersService:
+class LettersService(ServiceBase):
+    """Letter requests, their workflow, numbers, PDFs and public verification."""
+
     name = "letters"
 
     db = Database("letters")
+    outbox = OutboxProvider()
     request_id = RequestContext()
     store = ObjectStore()
     signing_key = SigningKey()
 
-    @rpc
-    def ping(self) -> dict:
-        self.db.execute(sa.text("SELECT 1"))
-        return {"service": self.name, "database": "ok"}
-
     # -- letter types ------------------------------------------------------------------------
     @rpc
+    @transaction
     def list_letter_types(self, village_code: str, scope: str | None = None) -> list[dict]:
-        return app.list_letter_types(self.db, village_code, scope)
+        return letter_types.list_letter_types(self.db, village_code, scope)
 
     @rpc
+    @transaction
     def configure_letter_type(self, village_code: str, type_code: str, changes: dict,
                               scope: str | None, actor: dict) -> dict:
-        if (actor or {}).get("role") not in CONFIGURE_ROLES:
-            raise Forbidden("only the village office may configure letter types")
-        if scope is not None and scope != village_code:
-            raise NotFound("village not found")
-        result = app.configure_letter_type(self.db, OUTBOX, village_code, type_code, changes,
-                                           actor)
-        self.db.commit()
-        return result
+        return letter_types.configure_letter_type(self.db, self.outbox, village_code, type_code,
+                                                  changes, scope, actor)
 
     # -- requests and workflow ---------------------------------------------------------------
     @rpc
+    @transaction
     def request_letter(self, data: dict, scope: str | None, actor: dict) -> dict:
-        result = app.request_letter(self.db, OUTBOX, data, scope, actor)
-        self.db.commit()
-        return result
+        return requests.request_letter(self.db, self.outbox, data, scope, actor)
 
     @rpc
+    @transaction
     def get_letter(self, letter_id: str, scope: str | None, actor: dict) -> dict:
-        return app.get_letter(self.db, letter_id, scope, actor)
+        return letters.get_letter(self.db, letter_id, scope, actor)
 
     @rpc
+    @transaction
     def letter_transitions(self, letter_id: str, scope: str | None, actor: dict) -> list[dict]:
-        return app.transitions_of(self.db, letter_id, scope, actor)
+        return letters.transitions_of(self.db, letter_id, scope, actor)
 
     @rpc
+    @transaction
     def list_village_letters(self, village_code: str, status: str | None = None, page: int = 1,
                              per_page: int = 20, scope: str | None = None) -> dict:
-        return app.list_village_letters(self.db, village_code, status, page, per_page, scope)
+        return letters.list_village_letters(self.db, village_code, status, page, per_page, scope)
 
     @rpc
+    @transaction
     def list_resident_letters(self, nik: str, scope: str | None, actor: dict, page: int = 1,
                               per_page: int = 20) -> dict:
-        return app.list_resident_letters(self.db, nik, scope, actor, page, per_page)
+        return letters.list_resident_letters(self.db, nik, scope, actor, page, per_page)
 
     @rpc
+    @transaction
     def check_letter(self, letter_id: str, scope: str | None, actor: dict) -> dict:
-        return self._change(letter_id, "check", scope, actor)
+        return requests.change_status(self.db, self.outbox, letter_id, "check", scope, actor)
 
     @rpc
+    @transaction
     def reject_letter(self, letter_id: str, reason: str, scope: str | None, actor: dict) -> dict:
-        return self._change(letter_id, "reject", scope, actor, reason)
+        return requests.change_status(self.db, self.outbox, letter_id, "reject", scope, actor,
+                                      reason)
 
     @rpc
+    @transaction
     def cancel_letter(self, letter_id: str, reason: str, scope: str | None, actor: dict) -> dict:
-        return self._change(letter_id, "cancel", scope, actor, reason)
-
-    def _change(self, letter_id: str, step: str, scope: str | None, actor: dict,
-                reason: str | None = None) -> dict:
-        result = app.change_status(self.db, OUTBOX, letter_id, step, scope, actor, reason)
-        self.db.commit()
-        return result
+        return requests.change_status(self.db, self.outbox, letter_id, "cancel", scope, actor,
+                                      reason)
 
     @rpc
     def sign_letter(self, letter_id: str, scope: str | None, actor: dict) -> dict:
-        """Number and sign in one short transaction, then render and store the PDF; if that
-        second step fails the letter stays signed and the timer below finishes it."""
-        signed = app.sign_letter(self.db, OUTBOX, letter_id, scope, actor)
-        self.db.commit()
+        """Number and sign in one short transaction, then render and store the PDF in another;
+        if that fails the letter stays signed and `issue_pending` finishes it."""
+        signed = self._sign(letter_id, scope, actor)
         return self._issue(letter_id) or signed
+
+    @transaction
+    def _sign(self, letter_id: str, scope: str | None, actor: dict) -> dict:
+        return numbering.sign_letter(self.db, self.outbox, letter_id, scope, actor)
+
+    @transaction
+    def _issue_now(self, letter_id: str) -> dict | None:
+        return issuing.issue_letter(self.db, self.outbox, self.store, self.signing_key,
+                                    letter_id)
 
     def _issue(self, letter_id: str) -> dict | None:
         try:
-            issued = app.issue_letter(self.db, OUTBOX, self.store, self.signing_key, letter_id)
-            self.db.commit()
-            return issued
+            return self._issue_now(letter_id)
         except Exception:  # noqa: BLE001 - retried by issue_pending; the signing stands
-            self.db.rollback()
             log.exception("issuing a signed letter failed; will retry",
                           extra={"letter_id": letter_id})
             return None
 
     @timer(interval=15)
     def issue_pending(self) -> None:
-        for letter_id in app.signed_not_issued(self.db, ISSUE_RETRY_AFTER):
+        for letter_id in issuing.signed_not_issued(self.db, ISSUE_RETRY_AFTER):
             self._issue(letter_id)
 
     # -- documents ---------------------------------------------------------------------------
     @rpc
+    @transaction
     def open_pdf(self, letter_id: str, scope: str | None, actor: dict) -> dict:
-        result = app.open_pdf(self.db, OUTBOX, letter_id, scope, actor)
-        self.db.commit()
-        return result
+        return issuing.open_pdf(self.db, self.outbox, letter_id, scope, actor)
 
     @rpc
+    @transaction
     def attachment_key(self, letter_id: str, scope: str | None, actor: dict) -> dict:
-        return app.attachment_key(self.db, letter_id, scope, actor)
+        return attachments.attachment_key(self.db, letter_id, scope, actor)
 
     @rpc
+    @transaction
     def record_attachment(self, letter_id: str, attachment: dict, scope: str | None,
                           actor: dict) -> dict:
-        result = app.record_attachment(self.db, OUTBOX, self.store, letter_id, attachment, scope,
-                                       actor)
-        self.db.commit()
-        return result
+        return attachments.record_attachment(self.db, self.outbox, self.store, letter_id,
+                                             attachment, scope, actor)
 
     # -- verification (public) ---------------------------------------------------------------
     @rpc
+    @transaction
     def verify_token(self, token: str) -> dict:
-        return app.verify_token(self.db, self.signing_key.public_key(), token)
+        return verification.verify_token(self.db, self.signing_key.public_key(), token)
 
     @rpc
+    @transaction
     def verify_pdf(self, sha256: str) -> dict:
-        return app.verify_pdf(self.db, sha256)
+        return verification.verify_pdf(self.db, sha256)
 
     # -- office views ------------------------------------------------------------------------
     @rpc
+    @transaction
     def letter_register(self, village_code: str, date_from: str, date_to: str,
                         file_format: str, scope: str | None) -> dict:
         """Buku Agenda as a file: {filename, content_type, content_base64}."""
-        rows = app.letter_register(self.db, village_code, date_from, date_to, scope)
-        name = f"buku-agenda-{village_code}-{date_from}-{date_to}"
-        if file_format == "xlsx":
-            data = register.register_xlsx(
-                rows, f"Buku Agenda Surat Keluar {village_code} ({date_from} s.d. {date_to})")
-            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        else:
-            data, content_type, file_format = register.register_csv(rows), "text/csv", "csv"
-        return {"filename": f"{name}.{file_format}", "content_type": content_type,
-                "rows": len(rows), "content_base64": base64.b64encode(data).decode()}
+        return office.letter_register_file(self.db, village_code, date_from, date_to,
+                                           file_format, scope)
 
     @rpc
+    @transaction
     def letter_counts(self, year: int, scope: str | None, village_code: str | None = None
                       ) -> list[dict]:
-        return app.letter_counts(self.db, year, scope, village_code)
+        return office.letter_counts(self.db, year, scope, village_code)
 
-    # -- read models from registry events ----------------------------------------------------
+    # -- read models from registry events (the inbox commits each one) -----------------------
     @consumes("registry", "village.updated")
     def on_village_updated(self, envelope: dict) -> None:
-        app.apply_village(self.db, envelope["payload"])
+        readmodels.apply_village(self.db, envelope["payload"])
 
     @consumes("registry", "resident.registered")
     def on_resident_registered(self, envelope: dict) -> None:
-        app.apply_resident(self.db, envelope["payload"])
+        readmodels.apply_resident(self.db, envelope["payload"])
 
     @consumes("registry", "resident.updated")
     def on_resident_updated(self, envelope: dict) -> None:
-        app.apply_resident(self.db, envelope["payload"])
+        readmodels.apply_resident(self.db, envelope["payload"])
 
     @consumes("registry", "resident.died")
     def on_resident_died(self, envelope: dict) -> None:
-        app.apply_resident(self.db, envelope["payload"])
+        readmodels.apply_resident(self.db, envelope["payload"])
 
     @consumes("registry", "resident.moved_out")
     def on_resident_moved_out(self, envelope: dict) -> None:
-        app.apply_resident(self.db, envelope["payload"])
+        readmodels.apply_resident(self.db, envelope["payload"])
 
     @consumes("registry", "resident.moved_in")
     def on_resident_moved_in(self, envelope: dict) -> None:
-        app.apply_resident(self.db, envelope["payload"])
+        readmodels.apply_resident(self.db, envelope["payload"])
 
 
 SERVICE = LettersService

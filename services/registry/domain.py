@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+
+from services.common import rules
+from services.common.clock import local_today
 
 MALE = "L"
 FEMALE = "P"
@@ -49,25 +51,15 @@ EARLIEST_FAMILY_REGISTRATION = date(1971, 1, 1)
 TEMPORARY_PREFIX = "TMP"
 _TEMPORARY_RE = re.compile(r"^TMP-(\d{10})-(\d{6})$")
 _SIXTEEN_DIGITS = re.compile(r"^\d{16}$")
-JAKARTA = ZoneInfo("Asia/Jakarta")
-
-
-def local_today() -> date:
-    """The village's calendar day (WIB), which decides whether a date is in the future."""
-    return datetime.now(JAKARTA).date()
+PIN_MAX_FAILURES = 5
+PIN_LOCK = timedelta(minutes=15)
 
 
 # -- errors --------------------------------------------------------------------------------------
-class RegistryRuleError(Exception):
+class RegistryRuleError(rules.InvalidValue):
     """A registry rule refused the input; `field` names the input field it is about."""
 
     field = "non_field"
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if field is not None:
-            self.field = field
 
 
 class InvalidNik(RegistryRuleError):
@@ -96,7 +88,7 @@ class UnknownRelationship(RegistryRuleError):
     field = "relationship"
 
 
-class InvalidLifeEvent(RegistryRuleError):
+class InvalidLifeEvent(rules.Refused, RegistryRuleError):
     """A life event that cannot happen to a resident in their current status."""
 
     field = "type"
@@ -120,6 +112,26 @@ class ResidentAlreadyMissing(InvalidLifeEvent):
 
 class ResidentNotPresent(InvalidLifeEvent):
     """The resident is not living in the village (moved out or missing) for this event."""
+
+
+class NotInVillage(rules.Refused):
+    """The resident lives in another village, or not at all (dead, moved out)."""
+
+
+class AlreadyInFamily(rules.WrongState):
+    """A resident is a member of one family card at a time."""
+
+
+class FamilyHasHead(rules.WrongState):
+    field = "relationship"
+
+
+class WrongPin(rules.LoginRefused):
+    """Wrong NIK or PIN (the failure is counted)."""
+
+
+class PinLocked(rules.LoginLocked):
+    """Too many wrong PINs: login locked for a while."""
 
 
 # -- NIK -----------------------------------------------------------------------------------------
@@ -348,3 +360,76 @@ def check_event_dates(event_date: date, reported_on: date, today: date) -> None:
         raise RegistryRuleError("the report date is before the event date", field="reported_at")
     if reported_on > today:
         raise RegistryRuleError("the report date is in the future", field="reported_at")
+
+
+# -- family membership ---------------------------------------------------------------------------
+def check_may_join(*, resident_village: str, resident_status: str, family_village: str,
+                   in_another_family: bool, field: str = "nik") -> None:
+    """A resident joins a card of their own village, alive, and not on another card."""
+    if resident_village != family_village:
+        raise NotInVillage("The resident lives in another village",
+                           fields={field: ["Resident of another village."]})
+    if resident_status != ALIVE:
+        raise NotInVillage(f"The resident is {resident_status}",
+                           fields={field: [f"Resident is {resident_status}."]})
+    if in_another_family:
+        raise AlreadyInFamily("The resident is already a member of another family card",
+                              fields={field: ["Already a member of another family card; end "
+                                              "that membership first."]})
+
+
+def check_head(relationship: int, current_head: object | None, newcomer: object) -> bool:
+    """Whether the newcomer becomes the card's head; a card has one head (SHDK 1)."""
+    if relationship != HEAD_OF_FAMILY:
+        return False
+    if current_head is not None and current_head != newcomer:
+        raise FamilyHasHead("The family already has a head",
+                            fields={"relationship": ["The family already has a head (SHDK 1)."]})
+    return True
+
+
+# -- newborns ------------------------------------------------------------------------------------
+def newborn(child: dict, event_date: date, parent: dict) -> dict:
+    """The child of a birth event with what it takes from its parent and the event.
+
+    `parent`: nik, name, sex, family_number, relationship and the address fields.
+    """
+    child = dict(child)
+    if child.get("birth_date") is None:
+        child["birth_date"] = event_date
+    elif child["birth_date"] != event_date:
+        raise RegistryRuleError("The child's birth date is the event date",
+                                fields={"child": {"birth_date": ["Must equal the event date."]}})
+    nik_field, name_field = ("mother_nik", "mother_name") if parent["sex"] == FEMALE else \
+        ("father_nik", "father_name")
+    child[nik_field] = child.get(nik_field) or parent["nik"]
+    child[name_field] = child.get(name_field) or parent["name"]
+    if not child.get("address") or not any(child["address"].values()):
+        child["address"] = parent["address"]
+    if not child.get("family_number") and parent["family_number"]:
+        relationship = NEWBORN_RELATIONSHIPS.get(parent["relationship"] or 0)
+        if relationship is not None:
+            child["family_number"], child["relationship"] = parent["family_number"], relationship
+    return child
+
+
+# -- PIN login -----------------------------------------------------------------------------------
+def pin_attempt(credential, *, pin_valid: bool, now: datetime) -> None:
+    """Count a PIN attempt on `credential` (failed_attempts, locked_until) or refuse it.
+
+    Five wrong PINs lock the login for 15 minutes; the count and the lock are kept even though
+    the attempt is refused (the refusals keep their changes).
+    """
+    if credential.locked_until is not None and credential.locked_until > now:
+        raise PinLocked("Too many wrong PINs; try again later",
+                        fields={"locked_until": [credential.locked_until.isoformat()]})
+    if credential.locked_until is not None:
+        credential.locked_until, credential.failed_attempts = None, 0  # the lock has expired
+    if not pin_valid:
+        credential.failed_attempts += 1
+        if credential.failed_attempts >= PIN_MAX_FAILURES:
+            credential.locked_until = now + PIN_LOCK
+            credential.failed_attempts = 0
+            raise WrongPin("Wrong NIK or PIN; login locked for 15 minutes", fields={})
+        raise WrongPin("Wrong NIK or PIN", fields={})
+    credential.failed_attempts = 0

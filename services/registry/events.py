@@ -1,6 +1,10 @@
-"""Registry events: their names and the state-carrying payloads (also the RPC return values)."""
+"""Registry events: their names, the state-carrying payloads (also the RPC return values) and
+one `emit_<aggregate>` per aggregate, which writes the event into the outbox."""
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
+from services.common.outbox import Outbox
 from services.registry import domain, models, schemas
 from services.registry.reference import district_prefixes
 
@@ -11,9 +15,6 @@ RESIDENT_DIED = "resident.died"
 RESIDENT_MOVED_OUT = "resident.moved_out"
 RESIDENT_MOVED_IN = "resident.moved_in"
 FAMILY_UPDATED = "family.updated"
-
-ALL = (VILLAGE_UPDATED, RESIDENT_REGISTERED, RESIDENT_UPDATED, RESIDENT_DIED, RESIDENT_MOVED_OUT,
-       RESIDENT_MOVED_IN, FAMILY_UPDATED)
 
 # The event a life event emits about the resident it happened to (a birth registers the child).
 LIFE_EVENT_TYPES = {
@@ -71,3 +72,30 @@ def life_event_state(event: models.LifeEvent, nik: str) -> dict:
         "date": event.event_date, "reported_at": event.reported_on, "details": event.details,
         "actor": event.actor, "recorded_at": event.recorded_at,
     })
+
+
+def emit_village(session: Session, outbox: Outbox, village: models.Village) -> dict:
+    state = village_state(village)
+    outbox.record(session, VILLAGE_UPDATED, village_code=village.code, aggregate_id=village.code,
+                  payload=state)
+    return state
+
+
+def emit_resident(session: Session, outbox: Outbox, event_type: str, resident: models.Resident,
+                  previous_nik: str | None = None) -> dict:
+    """`previous_nik`: a temporary number replaced by the NIK, so consumers keyed by number
+    learn it is one person."""
+    state = resident_state(resident)
+    payload = state if previous_nik is None else {**state, "previous_nik": previous_nik}
+    outbox.record(session, event_type, village_code=resident.village_code,
+                  aggregate_id=resident.nik, payload=payload)
+    return state
+
+
+def emit_family(session: Session, outbox: Outbox, family: models.Family) -> dict:
+    session.flush()
+    session.refresh(family, ["memberships"])
+    state = family_state(family)
+    outbox.record(session, FAMILY_UPDATED, village_code=family.village_code,
+                  aggregate_id=family.number, payload=state)
+    return state

@@ -8,20 +8,17 @@ from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.inbox import dead_letters_table, inbox_table
-from services.common.outbox import outbox_table
+from services.common import letter_numbers
+from services.common.tables import add_kernel_tables
 
 DEFAULT_HEAD_TITLE = "Kepala Desa"
-DEFAULT_LETTER_NUMBER_FORMAT = "{code}/{seq:03d}/{short_code}/{month_roman}/{year}"
 
 
 class Base(DeclarativeBase):
     pass
 
 
-outbox = outbox_table(Base.metadata)
-inbox = inbox_table(Base.metadata)
-dead_letters = dead_letters_table(Base.metadata)
+add_kernel_tables(Base.metadata)
 
 _now = sa.func.now()
 
@@ -50,9 +47,11 @@ class Village(Base):
     website_url: Mapped[str | None] = mapped_column(sa.String(300))
     letter_number_scope: Mapped[str] = mapped_column(sa.String(10), server_default="per_type")
     letter_number_format: Mapped[str] = mapped_column(
-        sa.String(120), server_default=DEFAULT_LETTER_NUMBER_FORMAT)
+        sa.String(120), server_default=letter_numbers.DEFAULT_FORMAT)
     paper_size: Mapped[str] = mapped_column(sa.String(2), server_default="A4")
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
+    # The account that last changed the settings (None: reference data from Kemendagri).
+    updated_by: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class Resident(Base):

@@ -19,14 +19,14 @@ BATCH = 1000
 
 
 def republish(session: Session, outbox: Outbox, village_code: str | None = None) -> dict:
-    """Write the current state of one village (or all) to the outbox. Returns the counts."""
+    """Write the current state of one village (or all) to the outbox (the caller's unit of work
+    commits). Returns the counts."""
     counts = {"villages": 0, "residents": 0, "families": 0}
     villages = sa.select(Village).order_by(Village.code)
     if village_code is not None:
         villages = villages.where(Village.code == village_code)
     for village in session.scalars(villages):
-        outbox.record(session, events.VILLAGE_UPDATED, village_code=village.code,
-                      aggregate_id=village.code, payload=events.village_state(village))
+        events.emit_village(session, outbox, village)
         counts["villages"] += 1
 
     residents = sa.select(Resident).order_by(Resident.id).execution_options(yield_per=BATCH)
@@ -40,8 +40,6 @@ def republish(session: Session, outbox: Outbox, village_code: str | None = None)
              "aggregate_id": r.nik, "payload": events.resident_state(r)} for r in chunk])
         counts["residents"] += len(chunk)
     for family in session.scalars(families):
-        outbox.record(session, events.FAMILY_UPDATED, village_code=family.village_code,
-                      aggregate_id=family.number, payload=events.family_state(family))
+        events.emit_family(session, outbox, family)
         counts["families"] += 1
-    session.commit()
     return counts

@@ -19,86 +19,11 @@ from marshmallow import (
     validates_schema,
 )
 
+from services.common import clock, letter_numbers, roles
+from services.common import fields as common
+from services.common.fields import Choice, PartialUpdate, RtRw, Text, text
 from services.common.pagination import MAX_PER_PAGE, PageArgs, page_schema
 from services.registry import domain
-
-VILLAGE_CODE_RE = r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$"
-DISTRICT_CODE_RE = r"^\d{2}\.\d{2}\.\d{2}$"
-ROLES = ("officer", "head", "regency_admin", "operator")
-VILLAGE_ROLES = ("officer", "head")
-LETTER_NUMBER_PLACEHOLDERS = {"code": "470", "seq": 7, "short_code": "2001", "month_roman": "IV",
-                              "month": 4, "year": 2026}
-
-
-# -- reusable fields ------------------------------------------------------------------------------
-class Choice(fields.String):
-    """A string from a fixed list, matched case-insensitively and returned in its official form."""
-
-    default_error_messages = {"invalid_choice": "Must be one of: {choices}."}
-
-    def __init__(self, choices: tuple[str, ...], **kwargs):
-        super().__init__(**kwargs)
-        self.choices = choices
-        self._lookup = {c.lower(): c for c in choices}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        try:
-            return self._lookup[text.lower()]
-        except KeyError:
-            raise self.make_error("invalid_choice", choices=", ".join(self.choices)) from None
-
-
-class RtRw(fields.String):
-    """RT or RW number as a 3-digit string: 1, "1" and "01" all become "001"."""
-
-    default_error_messages = {"invalid_rtrw": "Must be a number from 1 to 999 (e.g. \"001\")."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid_rtrw")
-        if isinstance(value, int):
-            value = str(value)
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not re.fullmatch(r"\d{1,3}", text) or int(text) == 0:
-            raise self.make_error("invalid_rtrw")
-        return text.zfill(3)
-
-
-class Text(fields.String):
-    """Trimmed text; blank becomes None so optional columns stay NULL, not ""."""
-
-    default_error_messages = {"blank": "Must not be blank."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if text:
-            return text
-        if self.required or not self.allow_none:
-            raise self.make_error("blank")
-        return None
-
-    def _validate(self, value):
-        if value is not None:
-            super()._validate(value)
-
-
-def _text(max_length: int, required: bool = False, **kwargs) -> fields.Field:
-    if required:
-        return Text(required=True, validate=validate.Length(min=1, max=max_length), **kwargs)
-    return Text(load_default=None, allow_none=True, validate=validate.Length(max=max_length),
-                **kwargs)
-
-
-def _nik_field(**kwargs) -> fields.Field:
-    return fields.String(validate=validate.Regexp(r"^\d{16}$", error="NIK must be 16 digits."),
-                         **kwargs)
-
-
-def _person_number_field() -> fields.Field:
-    """A parent's NIK or temporary village number."""
-    return fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        r"^(\d{16}|TMP-\d{10}-\d{6})$", error="Must be a 16-digit NIK or a temporary number."))
 
 
 def _rule_error(exc: domain.RegistryRuleError) -> ValidationError:
@@ -112,10 +37,10 @@ class Address(Schema):
     class Meta:
         unknown = RAISE
 
-    dusun = _text(80)
+    dusun = text(80)
     rw = RtRw(load_default=None, allow_none=True)
     rt = RtRw(load_default=None, allow_none=True)
-    street = _text(200)
+    street = text(200)
 
 
 # -- residents -----------------------------------------------------------------------------------
@@ -125,7 +50,7 @@ class ResidentFields(Schema):
     class Meta:
         unknown = RAISE
 
-    nik = _nik_field(load_default=None, allow_none=True)
+    nik = fields.String(load_default=None, allow_none=True, validate=common.nik)
     name = Text(validate=validate.Length(min=1, max=120))
     sex = Choice(domain.SEXES)
     birth_place = Text(validate=validate.Length(min=1, max=120))
@@ -134,25 +59,24 @@ class ResidentFields(Schema):
     citizenship = Choice(domain.CITIZENSHIPS)
     blood_type = Choice(domain.BLOOD_TYPES, allow_none=True)
     marital_status = Choice(domain.MARITAL_STATUSES)
-    occupation = _text(120)
-    education = _text(120)
-    father_name = _text(120)
-    father_nik = _person_number_field()
-    mother_name = _text(120)
-    mother_nik = _person_number_field()
-    birth_certificate_number = _text(60)
-    marriage_certificate_number = _text(60)
-    divorce_certificate_number = _text(60)
-    ektp_status = _text(40)
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        r"^\+?[0-9 ()-]{6,20}$", error="Not a phone number."))
+    occupation = text(120)
+    education = text(120)
+    father_name = text(120)
+    father_nik = fields.String(load_default=None, allow_none=True, validate=common.person_number)
+    mother_name = text(120)
+    mother_nik = fields.String(load_default=None, allow_none=True, validate=common.person_number)
+    birth_certificate_number = text(60)
+    marriage_certificate_number = text(60)
+    divorce_certificate_number = text(60)
+    ektp_status = text(40)
+    phone = fields.String(load_default=None, allow_none=True, validate=common.phone)
     email = fields.Email(load_default=None, allow_none=True)
     address = fields.Nested(Address)
 
     @validates_schema
     def check_dates_and_nik(self, data: dict, **kwargs) -> None:
         birth_date = data.get("birth_date")
-        if birth_date is not None and birth_date > domain.local_today():
+        if birth_date is not None and birth_date > clock.local_today():
             raise ValidationError({"birth_date": ["Birth date is in the future."]})
         if data.get("nik") and ("sex" in data or "birth_date" in data):
             try:
@@ -203,19 +127,6 @@ class ChildInput(ResidentInput):
     birth_date = fields.Date(load_default=None)
     marital_status = Choice(domain.MARITAL_STATUSES, load_default="Belum Kawin")
     address = fields.Nested(Address, load_default=None, allow_none=True)
-
-
-class PartialUpdate(Schema):
-    """Mixin: loads as partial (a field left out keeps its value); an empty change is refused."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("partial", True)
-        super().__init__(**kwargs)
-
-    @validates_schema
-    def not_empty(self, data: dict, **kwargs) -> None:
-        if not data:
-            raise ValidationError({"_schema": ["Nothing to change."]})
 
 
 class ResidentUpdate(ResidentFields, PartialUpdate):
@@ -281,14 +192,13 @@ class ResidentSearchArgs(PageArgs):
 class VillageListArgs(PageArgs):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
     district_code = fields.String(load_default=None, allow_none=True,
-                                  validate=validate.Regexp(DISTRICT_CODE_RE))
+                                  validate=common.district_code)
 
 
 ResidentPage = page_schema(Resident, "ResidentPage")
 
 
 # -- reads of a record (UU 27/2022 PDP) -----------------------------------------------------------
-READER_ROLES = ("resident", "officer", "head", "regency_admin", "operator")
 PURPOSE_RE = r"^[a-z_]+(\.[a-z_]+)+$"
 
 
@@ -299,7 +209,7 @@ class Reader(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    role = fields.String(required=True, validate=validate.OneOf(READER_ROLES))
+    role = fields.String(required=True, validate=validate.OneOf(roles.ALL))
     village_code = fields.String(load_default=None, allow_none=True)
     username = fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(max=64))
@@ -345,27 +255,26 @@ class LifeEventInput(Schema):
     type = fields.String(required=True, validate=validate.OneOf(domain.LIFE_EVENTS))
     date = fields.Date(required=True)
     reported_at = fields.Date(load_default=None, allow_none=True)
-    note = _text(500)
+    note = text(500)
     # birth
     child = fields.Nested(ChildInput)
-    time = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        r"^([01]\d|2[0-3]):[0-5]\d$", error="Time as HH:MM."))
+    time = fields.String(load_default=None, allow_none=True, validate=common.time_of_day)
     # death (time above too)
-    place = _text(200)
-    cause = _text(200)
-    reporter = _text(120)
-    reporter_nik = _person_number_field()
-    reporter_relation = _text(60)
+    place = text(200)
+    cause = text(200)
+    reporter = text(120)
+    reporter_nik = fields.String(load_default=None, allow_none=True, validate=common.person_number)
+    reporter_relation = text(60)
     # move out / move in
-    destination = _text(300)
+    destination = text(300)
     destination_village_code = fields.String(load_default=None, allow_none=True,
-                                             validate=validate.Regexp(VILLAGE_CODE_RE))
-    origin = _text(300)
+                                             validate=common.village_code)
+    origin = text(300)
     origin_village_code = fields.String(load_default=None, allow_none=True,
-                                        validate=validate.Regexp(VILLAGE_CODE_RE))
-    reason = _text(300)
+                                        validate=common.village_code)
+    reason = text(300)
     # missing
-    circumstances = _text(500)
+    circumstances = text(500)
 
     @validates_schema
     def check_type_fields(self, data: dict, **kwargs) -> None:
@@ -466,14 +375,10 @@ class Family(Schema):
 
 # -- villages ------------------------------------------------------------------------------------
 def _check_letter_number_format(value: str) -> None:
-    if "{seq" not in value:
-        raise ValidationError("Must contain {seq} (e.g. {seq:03d}).")
     try:
-        value.format(**LETTER_NUMBER_PLACEHOLDERS)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValidationError(f"Unknown placeholder or bad format ({exc}); use "
-                              f"{', '.join('{' + k + '}' for k in LETTER_NUMBER_PLACEHOLDERS)}."
-                              ) from None
+        letter_numbers.check_format(value)
+    except letter_numbers.InvalidNumberFormat as exc:
+        raise ValidationError(exc.message) from None
 
 
 class VillageSettingsUpdate(PartialUpdate):
@@ -483,12 +388,11 @@ class VillageSettingsUpdate(PartialUpdate):
         unknown = RAISE
 
     short_code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9.-]{1,20}$"))
-    office_address = _text(300)
-    head_name = _text(120)
+    office_address = text(300)
+    head_name = text(120)
     head_title = Text(validate=validate.Length(min=1, max=80))
-    secretary_name = _text(120)
-    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ()-]{6,20}$",
-                                                                    error="Not a phone number."))
+    secretary_name = text(120)
+    phone = fields.String(allow_none=True, validate=common.phone)
     email = fields.Email(allow_none=True)
     internet_installed = fields.Boolean()
     digital_services_since = fields.Date(allow_none=True)
@@ -523,6 +427,8 @@ class Village(Schema):
     letter_number_format = fields.String()
     paper_size = fields.String()
     updated_at = fields.DateTime()
+    updated_by = fields.String(allow_none=True, metadata={"description": "Who last changed the "
+                                                                         "settings"})
 
 
 VillagePage = page_schema(Village, "VillagePage")
@@ -533,20 +439,20 @@ class AccountCreate(Schema):
     class Meta:
         unknown = RAISE
 
-    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    role = fields.String(required=True, validate=validate.OneOf(roles.ACCOUNTS))
     username = fields.String(required=True, validate=validate.Regexp(
         r"^[a-z0-9][a-z0-9._-]{2,63}$",
         error="3-64 characters: lower-case letters, digits, '.', '_' or '-'."))
     password = fields.String(required=True, load_only=True,
                              validate=validate.Length(min=10, max=200))
     village_code = fields.String(load_default=None, allow_none=True,
-                                 validate=validate.Regexp(VILLAGE_CODE_RE))
+                                 validate=common.village_code)
 
     @validates_schema
     def check_village(self, data: dict, **kwargs) -> None:
-        if data["role"] in VILLAGE_ROLES and not data.get("village_code"):
+        if data["role"] in roles.VILLAGE_BOUND and not data.get("village_code"):
             raise ValidationError({"village_code": [f"Required for role {data['role']}."]})
-        if data["role"] not in VILLAGE_ROLES and data.get("village_code"):
+        if data["role"] not in roles.VILLAGE_BOUND and data.get("village_code"):
             raise ValidationError({"village_code": [f"Role {data['role']} is not bound to a "
                                                     "village."]})
 
@@ -566,7 +472,7 @@ class Login(Schema):
 
     username = fields.String(validate=validate.Length(min=1, max=64))
     password = fields.String(load_only=True, validate=validate.Length(min=1, max=200))
-    nik = fields.String(validate=validate.Regexp(r"^(\d{16}|TMP-\d{10}-\d{6})$",
+    nik = fields.String(validate=validate.Regexp(rf"^{common.PERSON_NUMBER_PATTERN}$",
                                                  error="NIK must be 16 digits."))
     pin = fields.String(load_only=True, validate=validate.Regexp(r"^\d{6}$",
                                                                  error="PIN is 6 digits."))
@@ -615,10 +521,10 @@ class ResidentImportRow(ResidentInput):
         unknown = RAISE
 
     address = fields.Nested(Address, load_default=dict)
-    dusun = _text(80)
+    dusun = text(80)
     rw = RtRw(load_default=None, allow_none=True)
     rt = RtRw(load_default=None, allow_none=True)
-    street = _text(200)
+    street = text(200)
 
     @pre_load
     def spreadsheet_spellings(self, data: dict, **kwargs) -> dict:

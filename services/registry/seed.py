@@ -1,6 +1,7 @@
 """Seeds: Serang's 326 villages from the reference data, and one demo village with fake people.
 
-Both are idempotent: running them again changes nothing and emits no event.
+Both are idempotent: running them again changes nothing and emits no event. They never commit:
+the caller runs them in a unit of work (services/common/service.py).
 Demo NIKs and No. KK are valid in form but clearly fake (district 360405, serials 9xxx, names
 ending in "Contoh"); DOMAIN.md forbids real NIKs in demo data.
 """
@@ -11,8 +12,10 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.common import clock, letter_numbers
 from services.common.outbox import Outbox
-from services.registry import app, domain, events, models
+from services.registry import domain, events, models
+from services.registry.app import accounts, residents, villages
 from services.registry.reference import serang_villages
 
 DEMO_VILLAGE = "36.04.05.2001"
@@ -49,7 +52,7 @@ def seed_villages(session: Session, outbox: Outbox) -> int:
             village = models.Village(code=ref.code, short_code=ref.code.rsplit(".", 1)[1],
                                      head_title=models.DEFAULT_HEAD_TITLE,
                                      internet_installed=False, letter_number_scope="per_type",
-                                     letter_number_format=models.DEFAULT_LETTER_NUMBER_FORMAT,
+                                     letter_number_format=letter_numbers.DEFAULT_FORMAT,
                                      paper_size="A4", **values)
             session.add(village)
         elif all(getattr(village, name) == value for name, value in values.items()):
@@ -57,12 +60,10 @@ def seed_villages(session: Session, outbox: Outbox) -> int:
         else:
             for name, value in values.items():
                 setattr(village, name, value)
-        village.updated_at = app.now()
+        village.updated_at = clock.now()
         session.flush()
-        outbox.record(session, events.VILLAGE_UPDATED, village_code=village.code,
-                      aggregate_id=village.code, payload=events.village_state(village))
+        events.emit_village(session, outbox, village)
         touched += 1
-    session.commit()
     return touched
 
 
@@ -136,29 +137,28 @@ def seed_demo(session: Session, outbox: Outbox, credentials: dict) -> dict:
         seed_villages(session, outbox)
         village = session.get(models.Village, DEMO_VILLAGE)
     if village.office_address is None:  # never configured: do not overwrite a village's edits
-        app.update_village(session, outbox, DEMO_VILLAGE, DEMO_SETTINGS, SEED_ACTOR)
+        villages.update_village(session, outbox, DEMO_VILLAGE, DEMO_SETTINGS, SEED_ACTOR)
     people = demo_people()
     known = set(session.scalars(sa.select(models.Resident.nik).where(
         models.Resident.nik.in_([p["nik"] for p in people]))))
     for person in people:
         if person["nik"] not in known:
-            app.register_resident(session, outbox, DEMO_VILLAGE, person, SEED_ACTOR)
+            residents.register_resident(session, outbox, DEMO_VILLAGE, person, SEED_ACTOR)
     usernames = []
     for role, username, village_code in DEMO_ACCOUNTS:
         exists = session.scalar(sa.select(sa.func.count()).where(
             models.Account.username == username))
         if not exists:
-            app.create_account(session, role, username, credentials[role], village_code,
+            accounts.create_account(session, role, username, credentials[role], village_code,
                                SEED_ACTOR)
         usernames.append(username)
     resident_nik = people[0]["nik"]
     resident = session.scalar(sa.select(models.Resident).where(
         models.Resident.nik == resident_nik))
     credential = session.get(models.ResidentCredential, resident.id)
-    if credential is None or not app.verify_secret(credential.pin_hash,
+    if credential is None or not accounts.verify_secret(credential.pin_hash,
                                                    credentials["resident_pin"]):
-        app.set_pin(session, resident, credentials["resident_pin"], SEED_ACTOR)
-    session.commit()
+        accounts.set_pin(session, resident, credentials["resident_pin"], SEED_ACTOR)
     return {"residents": len(people),
             "families": len({p["family_number"] for p in people}),
             "accounts": usernames, "resident_nik": resident_nik}

@@ -20,12 +20,9 @@ from deploy.local.processes import desa_command
 from services.common.config import get_settings
 from services.common.db import drop_database, make_engine
 from services.common.events import make_envelope
-from services.common.inbox import dead_letters_table
-from services.common.outbox import outbox_table
+from services.common.tables import dead_letters as DEAD
 
 ROOT = Path(__file__).resolve().parents[3]
-DEAD = dead_letters_table(sa.MetaData())
-OUTBOX = outbox_table(sa.MetaData())
 
 
 def desa(*args: str, input: str | None = None) -> str:
@@ -114,12 +111,12 @@ def test_buckets_twice_creates_the_documents_bucket(infra, monkeypatch):
 
 def authenticate(username: str, password: str) -> dict:
     """Log in through the registry's own application function."""
-    from services.registry import app
+    from services.registry.app import accounts
 
     engine = make_engine(get_settings().database_url("registry"), poolclass=sa.pool.NullPool)
     try:
         with Session(engine) as session:
-            return app.authenticate_password(session, username, password)
+            return accounts.authenticate_password(session, username, password)
     finally:
         engine.dispose()
 
@@ -144,7 +141,7 @@ def test_relay_publishes_waiting_events_and_stops_on_sigterm(databases):
         queue(conn.channel()).declare()
     engine = make_engine(get_settings().database_url(service), poolclass=sa.pool.NullPool)
     with Session(engine) as session:
-        envelope = Outbox(service, OUTBOX).record(
+        envelope = Outbox(service).record(
             session, event_type, village_code="36.04.05.2001", aggregate_id="7",
             payload={"n": 7})
         session.commit()

@@ -5,15 +5,12 @@ import pytest
 import sqlalchemy as sa
 
 from services.common.db import create_database, drop_database, make_engine
-from services.common.inbox import dead_letters_table, inbox_table
-from services.common.outbox import outbox_table
+from services.common.tables import add_kernel_tables, dead_letters, outbox  # noqa: F401
 
 KERNEL = "kernel"
 
 metadata = sa.MetaData()
-outbox = outbox_table(metadata)
-inbox_table(metadata)
-dead_letters = dead_letters_table(metadata)
+add_kernel_tables(metadata)
 things = sa.Table(
     "things", metadata,
     sa.Column("id", sa.Integer, sa.Identity(), primary_key=True),

@@ -17,7 +17,7 @@ from tests.integration.common.conftest import KERNEL, outbox
 
 
 def record(engine, n: int, aggregates=("a", "b", "c"), type_="thing.happened") -> list[str]:
-    box = Outbox(KERNEL, outbox)
+    box = Outbox(KERNEL)
     ids = []
     with Session(engine) as session:
         for i in range(n):

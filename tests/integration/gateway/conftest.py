@@ -54,7 +54,8 @@ class Accounts:
 
 @pytest.fixture(scope="session")
 def accounts(registry_engine) -> Accounts:
-    from services.registry.app import create_account
+    from services.common.service import unit_of_work
+    from services.registry.app.accounts import create_account
 
     suffix = uuid.uuid4().hex[:6]
     wanted = {
@@ -63,7 +64,7 @@ def accounts(registry_engine) -> Accounts:
         "operator": ("operator", None),
     }
     made = Accounts()
-    with sa.orm.Session(registry_engine) as session:
+    with sa.orm.Session(registry_engine) as session, unit_of_work(session):
         for key, (role, village) in wanted.items():
             username = f"gw.{key.replace('_', '.')}.{suffix}"
             create_account(session, role, username, PASSWORD, village)

@@ -25,16 +25,19 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy.orm import Session
 
 from deploy.local.processes import ProcessGroup, relay_command, service_command, wait_until
+from services.common import tables
 from services.common.config import get_settings
 from services.common.events import make_envelope
 from services.common.objectstore import documents_store
 from services.common.outbox import Outbox
+from services.common.service import unit_of_work
 from services.common.topology import event_exchange
-from services.letters import app, models, tokens
+from services.letters import tokens
+from services.letters.app import issuing, numbering, readmodels, requests
 from tests.support.fakes import fake_person_nik
 
 ROOT = Path(__file__).resolve().parents[3]
-OUTBOX = Outbox("letters", models.outbox)
+OUTBOX = Outbox("letters")
 _villages = itertools.count(random.randint(100, 500))
 
 
@@ -112,41 +115,34 @@ class LettersWorld:
 
     def village(self, **overrides) -> dict:
         payload = village_payload(overrides.pop("code", None) or fake_village_code(), **overrides)
-        app.apply_village(self.session, payload)
-        self.session.commit()
+        self.do(readmodels.apply_village, payload)
         return payload
 
     def resident(self, village_code: str, **overrides) -> dict:
         payload = resident_payload(village_code, **overrides)
-        app.apply_resident(self.session, payload)
-        self.session.commit()
+        self.do(readmodels.apply_resident, payload)
         return payload
 
     def do(self, fn: Callable, *args, **kwargs):
-        """Run an application function and commit, or roll back if it raises."""
-        try:
-            result = fn(self.session, *args, **kwargs)
-            self.session.commit()
-            return result
-        except BaseException:
-            self.session.rollback()
-            raise
+        """Run an application function in a unit of work, as an entrypoint does."""
+        with unit_of_work(self.session):
+            return fn(self.session, *args, **kwargs)
 
     def request(self, village_code: str, nik: str, type_code: str = "domisili",
                 **data) -> dict:
         body = {"type_code": type_code, "subject_nik": nik, "purpose": "Persyaratan kerja",
                 **data}
-        return self.do(app.request_letter, OUTBOX, body, village_code,
+        return self.do(requests.request_letter, OUTBOX, body, village_code,
                        actor("officer", village_code))
 
     def checked(self, village_code: str, nik: str, type_code: str = "domisili") -> dict:
         letter = self.request(village_code, nik, type_code)
-        return self.do(app.change_status, OUTBOX, letter["id"], "check", village_code,
+        return self.do(requests.change_status, OUTBOX, letter["id"], "check", village_code,
                        actor("officer", village_code))
 
     def sign_and_issue(self, village_code: str, letter_id: str) -> dict:
-        self.do(app.sign_letter, OUTBOX, letter_id, village_code, actor("head", village_code))
-        return self.do(app.issue_letter, OUTBOX, self.store, self.key, letter_id)
+        self.do(numbering.sign_letter, OUTBOX, letter_id, village_code, actor("head", village_code))
+        return self.do(issuing.issue_letter, OUTBOX, self.store, self.key, letter_id)
 
     def count(self, table, **where) -> int:
         stmt = sa.select(sa.func.count()).select_from(table)
@@ -156,8 +152,8 @@ class LettersWorld:
 
     def events(self, aggregate_id: str) -> list[str]:
         return list(self.session.scalars(
-            sa.select(models.outbox.c.type).where(models.outbox.c.aggregate_id == aggregate_id)
-            .order_by(models.outbox.c.id)))
+            sa.select(tables.outbox.c.type).where(tables.outbox.c.aggregate_id == aggregate_id)
+            .order_by(tables.outbox.c.id)))
 
 
 @pytest.fixture

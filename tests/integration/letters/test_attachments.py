@@ -5,8 +5,10 @@ import hashlib
 
 import pytest
 
+from services.common import tables
 from services.common.errors import Conflict, NotFound, ValidationFailed
-from services.letters import app, domain, models
+from services.letters import domain
+from services.letters.app import attachments, letters, requests
 from tests.integration.letters.conftest import OUTBOX, actor
 from tests.unit.letters.samples import JPEG_HEAD, PDF_HEAD, png_bytes
 
@@ -15,9 +17,9 @@ pytestmark = pytest.mark.integration
 
 def upload(world, letter_id, code, data, kind="ktp", who=None):
     who = who or actor("officer", code)
-    key = world.do(app.attachment_key, letter_id, code, who)["key"]
+    key = world.do(attachments.attachment_key, letter_id, code, who)["key"]
     world.store.put_bytes(key, data, "application/octet-stream")  # the client's header is ignored
-    return key, lambda: world.do(app.record_attachment, OUTBOX, world.store, letter_id,
+    return key, lambda: world.do(attachments.record_attachment, OUTBOX, world.store, letter_id,
                                  {"key": key, "kind": kind, "filename": "scan.bin"}, code, who)
 
 
@@ -37,7 +39,7 @@ def test_accepted_files(world, data, mime):
     assert result["missing_documents"] == ["kk", "cover_letter"]
     assert world.store.get_bytes(key) == data
     assert world.events(letter["id"])[-1] == "letter.attachment_added"
-    listed = world.do(app.list_village_letters, code, None, 1, 20, code)
+    listed = world.do(letters.list_village_letters, code, None, 1, 20, code)
     assert [item["attachments"] for item in listed["items"]] == [result["attachments"]]
 
 
@@ -51,12 +53,12 @@ def test_refused_files_leave_nothing(world, data):
     code = world.village()["code"]
     letter = world.request(code, world.resident(code)["nik"])
     key, record = upload(world, letter["id"], code, data)
-    events_before = world.count(models.outbox)
+    events_before = world.count(tables.outbox)
     with pytest.raises(ValidationFailed):
         record()
-    assert world.do(app.get_letter, letter["id"], code, actor("officer", code))[
+    assert world.do(letters.get_letter, letter["id"], code, actor("officer", code))[
         "attachments"] == []
-    assert world.count(models.outbox) == events_before
+    assert world.count(tables.outbox) == events_before
     assert not world.store.exists(key)  # the refused object was removed again
 
 
@@ -65,11 +67,11 @@ def test_keys_of_other_villages_and_late_uploads_are_refused(world):
     letter = world.request(code, world.resident(code)["nik"])
     foreign_key = f"{other}/letters/attachments/x"
     with pytest.raises(ValidationFailed):
-        world.do(app.record_attachment, OUTBOX, world.store, letter["id"],
+        world.do(attachments.record_attachment, OUTBOX, world.store, letter["id"],
                  {"key": foreign_key, "kind": "kk"}, code, actor("officer", code))
     with pytest.raises(NotFound):
-        world.do(app.attachment_key, letter["id"], other, actor("officer", other))
-    world.do(app.change_status, OUTBOX, letter["id"], "check", code, actor("officer", code))
+        world.do(attachments.attachment_key, letter["id"], other, actor("officer", other))
+    world.do(requests.change_status, OUTBOX, letter["id"], "check", code, actor("officer", code))
     world.sign_and_issue(code, letter["id"])
     with pytest.raises(Conflict):
-        world.do(app.attachment_key, letter["id"], code, actor("officer", code))
+        world.do(attachments.attachment_key, letter["id"], code, actor("officer", code))

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from services.common.errors import Unprocessable
 from services.common.outbox import Outbox
-from services.letters import app, models
+from services.letters import models
+from services.letters.app import numbering
 from tests.integration.letters.conftest import OUTBOX, actor, eventually
 
 pytestmark = pytest.mark.integration
@@ -57,15 +58,18 @@ def test_a_failing_signing_consumes_no_number(world):
     nik = world.resident(code)["nik"]
     first, failing, last = (world.checked(code, nik)["id"] for _ in range(3))
     head = actor("head", code)
-    assert world.do(app.sign_letter, OUTBOX, first, code, head)["number"].split("/")[1] == "001"
+    assert world.do(numbering.sign_letter, OUTBOX, first, code,
+                    head)["number"].split("/")[1] == "001"
 
     with pytest.raises(RuntimeError):
-        world.do(app.sign_letter, FailingOutbox("letters", models.outbox), failing, code, head)
+        world.do(numbering.sign_letter, FailingOutbox("letters"), failing, code, head)
     row = world.session.get(models.Letter, uuid.UUID(failing))
     assert row.status == "checked" and row.number is None
 
-    assert world.do(app.sign_letter, OUTBOX, last, code, head)["number"].split("/")[1] == "002"
-    assert world.do(app.sign_letter, OUTBOX, failing, code, head)["number"].split("/")[1] == "003"
+    assert world.do(numbering.sign_letter, OUTBOX, last, code,
+                    head)["number"].split("/")[1] == "002"
+    assert world.do(numbering.sign_letter, OUTBOX, failing, code,
+                    head)["number"].split("/")[1] == "003"
 
 
 def test_a_broken_number_format_consumes_no_number(world):
@@ -75,10 +79,10 @@ def test_a_broken_number_format_consumes_no_number(world):
     letter = world.checked(code, nik)["id"]
     head = actor("head", code)
     with pytest.raises(Unprocessable) as err:
-        world.do(app.sign_letter, OUTBOX, letter, code, head)
+        world.do(numbering.sign_letter, OUTBOX, letter, code, head)
     assert "letter_number_format" in err.value.fields
     assert world.session.scalar(sa.select(sa.func.count()).select_from(models.NumberCounter)
                                 .where(models.NumberCounter.village_code == code)) == 0
     world.village(code=code, letter_number_format="{code}/{seq:03d}/{short_code}/{year}")
-    number = world.do(app.sign_letter, OUTBOX, letter, code, head)["number"]
+    number = world.do(numbering.sign_letter, OUTBOX, letter, code, head)["number"]
     assert number.split("/")[1] == "001"

@@ -14,6 +14,7 @@ from nameko.exceptions import RpcTimeout
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from deploy.local.processes import desa_command, service_command
+from services.common import tables
 from services.common.config import get_settings
 from services.common.errors import Unprocessable
 from services.letters import models
@@ -63,8 +64,8 @@ def test_handlers_are_idempotent_and_keep_the_newest_state(world):
     # The same old state under a new event id (a replay): older than what we hold, ignored.
     LettersService.on_resident_registered(handlers, {**envelope, "event_id": str(uuid.uuid4())})
     assert _resident(world, registered["nik"]).name == "Siti Aminah Rahmawati"
-    assert world.count(models.inbox, event_id=envelope["event_id"]) == 1
-    assert world.count(models.dead_letters) == 0
+    assert world.count(tables.inbox, event_id=envelope["event_id"]) == 1
+    assert world.count(tables.dead_letters) == 0
 
 
 
@@ -86,7 +87,7 @@ def test_a_temporary_number_replaced_by_the_nik_is_the_same_person(world):
         "schema_version": 1, "payload": issued})
     assert _resident(world, temporary) is None
     assert _resident(world, nik).name == "Bayi Contoh"
-    assert world.count(models.dead_letters) == 0
+    assert world.count(tables.dead_letters) == 0
 
 def test_events_over_rabbitmq_feed_the_read_model(world, rpc, registry_events):
     code = fake_village_code()

@@ -10,8 +10,18 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from services.common import clock, tables
 from services.common.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
-from services.letters import app, domain, models, tokens
+from services.letters import domain, models, tokens
+from services.letters.app import (
+    issuing,
+    letter_types,
+    letters,
+    numbering,
+    office,
+    requests,
+    verification,
+)
 from tests.integration.letters.conftest import OUTBOX, actor
 
 pytestmark = pytest.mark.integration
@@ -22,24 +32,24 @@ def test_request_check_sign_issue_download(world):
     code = village["code"]
     resident = world.resident(code)
     nik = resident["nik"]
-    letter = world.do(app.request_letter, OUTBOX,
+    letter = world.do(requests.request_letter, OUTBOX,
                       {"type_code": "domisili", "purpose": "Persyaratan melamar kerja"},
                       code, actor("resident", code, nik))
     assert letter["status"] == "submitted" and letter["number"] is None
     assert letter["subject_nik"] == nik and letter["village_code"] == code
     assert letter["missing_documents"] == ["ktp", "kk", "cover_letter"]
 
-    checked = world.do(app.change_status, OUTBOX, letter["id"], "check", code,
+    checked = world.do(requests.change_status, OUTBOX, letter["id"], "check", code,
                        actor("officer", code))
     assert checked["status"] == "checked"
-    signed = world.do(app.sign_letter, OUTBOX, letter["id"], code, actor("head", code))
+    signed = world.do(numbering.sign_letter, OUTBOX, letter["id"], code, actor("head", code))
     assert signed["status"] == "signed"
     number = signed["number"]
-    month = domain.roman_month(domain.local_date(
+    month = domain.roman_month(clock.local_date(
         datetime.fromisoformat(signed["signed_at"])).month)
     assert number.startswith("470/001/" + code.rsplit(".", 1)[1] + f"/{month}/")
 
-    issued = world.do(app.issue_letter, OUTBOX, world.store, world.key, letter["id"])
+    issued = world.do(issuing.issue_letter, OUTBOX, world.store, world.key, letter["id"])
     assert issued["status"] == "issued"
     assert issued["verification_url"].endswith(
         "/api/v1/verify/" + world.session.get(models.Letter, uuid.UUID(
@@ -47,16 +57,16 @@ def test_request_check_sign_issue_download(world):
     assert issued["template_version_id"]
     assert issued["valid_until"]
 
-    location = world.do(app.open_pdf, OUTBOX, letter["id"], code, actor("resident", code, nik))
+    location = world.do(issuing.open_pdf, OUTBOX, letter["id"], code, actor("resident", code, nik))
     data = world.store.get_bytes(location["key"])
     assert location["key"].startswith(f"{code}/letters/pdf/")
     assert hashlib.sha256(data).hexdigest() == location["sha256"] == issued["pdf"]["sha256"]
     text = PdfReader(io.BytesIO(data)).pages[0].extract_text()
     assert number in text and "Siti Aminah" in text and "SUKAMAJU" in text
-    assert world.do(app.get_letter, letter["id"], code, actor("resident", code, nik))[
+    assert world.do(letters.get_letter, letter["id"], code, actor("resident", code, nik))[
         "status"] == "downloaded"
 
-    transitions = world.do(app.transitions_of, letter["id"], code, actor("officer", code))
+    transitions = world.do(letters.transitions_of, letter["id"], code, actor("officer", code))
     assert [(t["from"], t["to"]) for t in transitions] == [
         (None, "submitted"), ("submitted", "checked"), ("checked", "signed"),
         ("signed", "issued"), ("issued", "downloaded")]
@@ -74,7 +84,8 @@ def test_token_verifies_and_tampering_fails(world):
     letter = world.checked(code, resident["nik"])
     world.sign_and_issue(code, letter["id"])
     row = world.session.get(models.Letter, uuid.UUID(letter["id"]))
-    result = app.verify_token(world.session, world.key.public_key(), row.verification_token)
+    result = verification.verify_token(world.session, world.key.public_key(),
+                                       row.verification_token)
     assert result["valid"] is True
     assert result["number"] == row.number and result["village"] == code
     assert result["holder_name"] == "S******* A*****"
@@ -83,15 +94,18 @@ def test_token_verifies_and_tampering_fails(world):
 
     token = row.verification_token
     tampered = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
-    assert app.verify_token(world.session, world.key.public_key(), tampered) == {"valid": False}
+    assert verification.verify_token(world.session, world.key.public_key(),
+                                     tampered) == {"valid": False}
     other_key = tokens.load_signing_key(tokens.new_signing_key())
-    assert app.verify_token(world.session, other_key.public_key(), token) == {"valid": False}
+    assert verification.verify_token(world.session, other_key.public_key(),
+                                     token) == {"valid": False}
 
     # An edited row (someone changes the printed name in the database) no longer verifies.
     world.session.execute(sa.update(models.Letter).where(models.Letter.id == row.id).values(
         content=sa.func.jsonb_set(models.Letter.content, "{holder,name}", '"Orang Lain"')))
     world.session.commit()
-    assert app.verify_token(world.session, world.key.public_key(), token) == {"valid": False}
+    assert verification.verify_token(world.session, world.key.public_key(),
+                                     token) == {"valid": False}
 
 
 def test_pdf_upload_verification(world):
@@ -100,12 +114,14 @@ def test_pdf_upload_verification(world):
     issued = world.sign_and_issue(code, letter["id"])
     row = world.session.get(models.Letter, uuid.UUID(letter["id"]))
     data = world.store.get_bytes(row.pdf_key)
-    assert app.verify_pdf(world.session, hashlib.sha256(data).hexdigest())["number"] == issued[
+    assert verification.verify_pdf(world.session,
+                                   hashlib.sha256(data).hexdigest())["number"] == issued[
         "number"]
     altered = bytearray(data)
     altered[len(data) // 2] ^= 0x01  # one bit changed somewhere in the content
-    assert app.verify_pdf(world.session, hashlib.sha256(altered).hexdigest()) == {"valid": False}
-    assert app.verify_pdf(world.session, "not-a-hash") == {"valid": False}
+    assert verification.verify_pdf(world.session,
+                                   hashlib.sha256(altered).hexdigest()) == {"valid": False}
+    assert verification.verify_pdf(world.session, "not-a-hash") == {"valid": False}
 
 
 def test_per_type_and_village_series(world):
@@ -115,8 +131,9 @@ def test_per_type_and_village_series(world):
     for type_code in ("domisili", "sktm", "domisili"):
         extra = {"fields": {"need": "sekolah"}} if type_code == "sktm" else {}
         letter = world.request(code, nik, type_code, **extra)
-        world.do(app.change_status, OUTBOX, letter["id"], "check", code, actor("officer", code))
-        numbers.append(world.do(app.sign_letter, OUTBOX, letter["id"], code,
+        world.do(requests.change_status, OUTBOX, letter["id"], "check", code, actor("officer",
+                                                                                    code))
+        numbers.append(world.do(numbering.sign_letter, OUTBOX, letter["id"], code,
                                 actor("head", code))["number"])
     assert [n.split("/")[:2] for n in numbers] == [["470", "001"], ["401", "001"],
                                                    ["470", "002"]]
@@ -127,7 +144,7 @@ def test_per_type_and_village_series(world):
     numbers = []
     for type_code in ("domisili", "skck", "pengantar"):
         letter = world.checked(village_wide, nik, type_code)
-        numbers.append(world.do(app.sign_letter, OUTBOX, letter["id"], village_wide,
+        numbers.append(world.do(numbering.sign_letter, OUTBOX, letter["id"], village_wide,
                                 actor("head", village_wide))["number"])
     assert [n.split("/")[:2] for n in numbers] == [["0001", "470"], ["0002", "331"],
                                                    ["0003", "470"]]
@@ -138,22 +155,22 @@ def test_roles_and_states(world):
     nik = world.resident(code)["nik"]
     letter = world.request(code, nik)
     with pytest.raises(Forbidden):
-        world.do(app.change_status, OUTBOX, letter["id"], "check", code,
+        world.do(requests.change_status, OUTBOX, letter["id"], "check", code,
                  actor("resident", code, nik))
     with pytest.raises(Conflict):  # not checked yet
-        world.do(app.sign_letter, OUTBOX, letter["id"], code, actor("head", code))
-    world.do(app.change_status, OUTBOX, letter["id"], "check", code, actor("officer", code))
+        world.do(numbering.sign_letter, OUTBOX, letter["id"], code, actor("head", code))
+    world.do(requests.change_status, OUTBOX, letter["id"], "check", code, actor("officer", code))
     with pytest.raises(Forbidden):  # only the head signs
-        world.do(app.sign_letter, OUTBOX, letter["id"], code, actor("officer", code))
-    rejected = world.do(app.change_status, OUTBOX, letter["id"], "reject", code,
+        world.do(numbering.sign_letter, OUTBOX, letter["id"], code, actor("officer", code))
+    rejected = world.do(requests.change_status, OUTBOX, letter["id"], "reject", code,
                         actor("head", code), reason="Berkas KK tidak terbaca")
     assert rejected["status"] == "rejected" and rejected["reason"] == "Berkas KK tidak terbaca"
     with pytest.raises(Conflict):
-        world.do(app.change_status, OUTBOX, letter["id"], "cancel", code,
+        world.do(requests.change_status, OUTBOX, letter["id"], "cancel", code,
                  actor("resident", code, nik), reason="tidak jadi")
 
     other = world.request(code, nik)
-    cancelled = world.do(app.change_status, OUTBOX, other["id"], "cancel", code,
+    cancelled = world.do(requests.change_status, OUTBOX, other["id"], "cancel", code,
                          actor("resident", code, nik), reason="Sudah tidak diperlukan")
     assert cancelled["status"] == "cancelled"
     assert world.events(other["id"]) == ["letter.requested", "letter.cancelled"]
@@ -165,24 +182,24 @@ def test_tenancy(world):
     nik_b = world.resident(code_b)["nik"]
     letter = world.request(code_a, nik_a)
     with pytest.raises(NotFound):  # officer of B cannot see A's letter
-        world.do(app.get_letter, letter["id"], code_b, actor("officer", code_b))
+        world.do(letters.get_letter, letter["id"], code_b, actor("officer", code_b))
     with pytest.raises(NotFound):
-        world.do(app.change_status, OUTBOX, letter["id"], "check", code_b,
+        world.do(requests.change_status, OUTBOX, letter["id"], "check", code_b,
                  actor("officer", code_b))
     with pytest.raises(NotFound):  # officer of B cannot request for A's resident
         world.request(code_b, nik_a)
     with pytest.raises(NotFound):  # another resident of the same village sees nothing
-        world.do(app.get_letter, letter["id"], code_a,
+        world.do(letters.get_letter, letter["id"], code_a,
                  actor("resident", code_a, "3604050000009999"))
     with pytest.raises(NotFound):
-        world.do(app.list_village_letters, code_a, None, 1, 20, code_b)
+        world.do(letters.list_village_letters, code_a, None, 1, 20, code_b)
     with pytest.raises(NotFound):  # nor the letter types and wording A configured
-        world.do(app.list_letter_types, code_a, code_b)
+        world.do(letter_types.list_letter_types, code_a, code_b)
     with pytest.raises(NotFound):
-        world.do(app.list_resident_letters, nik_a, code_a, actor("resident", code_a, nik_b))
-    assert world.do(app.get_letter, letter["id"], None, actor("regency_admin"))["id"] == letter[
+        world.do(letters.list_resident_letters, nik_a, code_a, actor("resident", code_a, nik_b))
+    assert world.do(letters.get_letter, letter["id"], None, actor("regency_admin"))["id"] == letter[
         "id"]
-    assert world.do(app.list_resident_letters, nik_a, code_a,
+    assert world.do(letters.list_resident_letters, nik_a, code_a,
                     actor("resident", code_a, nik_a))["total"] == 1
 
 
@@ -191,11 +208,11 @@ def test_residents_ask_only_for_themselves_and_only_allowed_types(world):
     nik = world.resident(code)["nik"]
     other = world.resident(code)["nik"]
     with pytest.raises(Forbidden):
-        world.do(app.request_letter, OUTBOX, {"type_code": "domisili", "subject_nik": other,
+        world.do(requests.request_letter, OUTBOX, {"type_code": "domisili", "subject_nik": other,
                                               "purpose": "Melamar kerja"},
                  code, actor("resident", code, nik))
     with pytest.raises(Forbidden):
-        world.do(app.request_letter, OUTBOX, {"type_code": "kelahiran", "fields": {}},
+        world.do(requests.request_letter, OUTBOX, {"type_code": "kelahiran", "fields": {}},
                  code, actor("resident", code, nik))
     assert world.count(models.Letter.__table__, subject_nik=other) == 0
 
@@ -205,7 +222,8 @@ def test_dead_or_moved_out_cannot_request(world, status):
     code = world.village()["code"]
     resident = world.resident(code, status=status)
     with pytest.raises(Unprocessable) as err:
-        world.do(app.request_letter, OUTBOX, {"type_code": "domisili", "purpose": "Melamar kerja"},
+        world.do(requests.request_letter, OUTBOX, {"type_code": "domisili",
+                                                   "purpose": "Melamar kerja"},
                  code, actor("resident", code, resident["nik"]))
     assert "no longer be requested" in err.value.message
     assert world.count(models.Letter.__table__, subject_nik=resident["nik"]) == 0
@@ -217,7 +235,7 @@ def test_death_letter_by_the_office(world):
     letter = world.request(code, deceased["nik"], "kematian", purpose=None, fields={
         "death_date": "2026-03-02", "death_time": "04:30", "death_place": "Rumah",
         "cause": "Sakit", "reporter_name": "Siti Aminah", "reporter_relation": "Istri"})
-    world.do(app.change_status, OUTBOX, letter["id"], "check", code, actor("officer", code))
+    world.do(requests.change_status, OUTBOX, letter["id"], "check", code, actor("officer", code))
     issued = world.sign_and_issue(code, letter["id"])
     assert issued["number"].startswith("474.3/001/")
     assert issued["valid_until"] is None
@@ -245,22 +263,23 @@ def test_bad_requests_change_nothing(world, body, error, field):
     nik = world.resident(code)["nik"]
     body = {"subject_nik": nik, **body}
     letters_before = world.count(models.Letter.__table__)
-    events_before = world.count(models.outbox)
+    events_before = world.count(tables.outbox)
     with pytest.raises(error) as err:
-        world.do(app.request_letter, OUTBOX, body, code, actor("officer", code))
+        world.do(requests.request_letter, OUTBOX, body, code, actor("officer", code))
     assert field in err.value.fields
     assert world.count(models.Letter.__table__) == letters_before
-    assert world.count(models.outbox) == events_before
+    assert world.count(tables.outbox) == events_before
 
 
 def test_switched_off_type_and_template_versions(world):
     code = world.village()["code"]
     nik = world.resident(code)["nik"]
     officer = actor("officer", code)
-    world.do(app.configure_letter_type, OUTBOX, code, "skck", {"enabled": False}, officer)
+    world.do(letter_types.configure_letter_type, OUTBOX, code, "skck", {"enabled": False}, code,
+             officer)
     with pytest.raises(Unprocessable):
         world.request(code, nik, "skck")
-    types = {t["type_code"]: t for t in world.do(app.list_letter_types, code)}
+    types = {t["type_code"]: t for t in world.do(letter_types.list_letter_types, code)}
     assert types["skck"]["enabled"] is False and types["domisili"]["enabled"] is True
 
     first = world.checked(code, nik)
@@ -268,8 +287,8 @@ def test_switched_off_type_and_template_versions(world):
     default = world.session.get(models.Letter, uuid.UUID(first["id"]))
     body = types["domisili"]["template"]["body"].replace(
         "Demikian surat keterangan", "Demikian surat keterangan domisili")
-    changed = world.do(app.configure_letter_type, OUTBOX, code, "domisili", {"body": body},
-                       officer)
+    changed = world.do(letter_types.configure_letter_type, OUTBOX, code, "domisili", {"body": body},
+                       code, officer)
     assert changed["template"]["version"] == 2
     second = world.checked(code, nik)
     world.sign_and_issue(code, second["id"])
@@ -285,33 +304,33 @@ def test_switched_off_type_and_template_versions(world):
     assert "surat keterangan domisili ini" not in old_text.replace("\n", " ")
 
     with pytest.raises(ValidationFailed):
-        world.do(app.configure_letter_type, OUTBOX, code, "domisili",
-                 {"body": "Nama {name} sandi {password}"}, officer)
-    assert world.do(app.list_letter_types, code)[0]["template"]["version"] == 2
+        world.do(letter_types.configure_letter_type, OUTBOX, code, "domisili",
+                 {"body": "Nama {name} sandi {password}"}, code, officer)
+    assert world.do(letter_types.list_letter_types, code)[0]["template"]["version"] == 2
 
 
 def test_queue_register_and_counts(world):
     code = world.village()["code"]
     nik = world.resident(code)["nik"]
     ids = [world.request(code, nik)["id"] for _ in range(3)]
-    world.do(app.change_status, OUTBOX, ids[1], "check", code, actor("officer", code))
-    queue = world.do(app.list_village_letters, code, "submitted", 1, 20, code)
+    world.do(requests.change_status, OUTBOX, ids[1], "check", code, actor("officer", code))
+    queue = world.do(letters.list_village_letters, code, "submitted", 1, 20, code)
     assert [item["id"] for item in queue["items"]] == [ids[0], ids[2]]  # oldest first
     assert queue["total"] == 2 and queue["page"] == 1 and queue["per_page"] == 20
-    page2 = world.do(app.list_village_letters, code, None, 2, 2, code)
+    page2 = world.do(letters.list_village_letters, code, None, 2, 2, code)
     assert page2["total"] == 3 and [i["id"] for i in page2["items"]] == [ids[2]]
 
     issued = world.sign_and_issue(code, ids[1])
-    today = domain.local_date(datetime.now(UTC))
-    rows = world.do(app.letter_register, code, today.isoformat(), today.isoformat(), code)
+    today = clock.local_date(datetime.now(UTC))
+    rows = world.do(office.letter_register, code, today.isoformat(), today.isoformat(), code)
     assert rows == [{"no": 1, "number": issued["number"], "date": today.isoformat(),
                      "classification_code": "470", "addressee": "Siti Aminah",
                      "subject": "Surat Keterangan Domisili: Persyaratan kerja",
                      "status": "issued"}]
     with pytest.raises(ValidationFailed):
-        world.do(app.letter_register, code, "2026-02-01", "2026-01-01", code)
+        world.do(office.letter_register, code, "2026-02-01", "2026-01-01", code)
 
-    counts = world.do(app.letter_counts, today.year, None, code)
+    counts = world.do(office.letter_counts, today.year, None, code)
     assert counts == [{"village_code": code, "month": f"{today:%Y-%m}", "requested": 3,
                        "issued": 1}]
 
@@ -326,13 +345,14 @@ class BrokenStore:
 def test_pdf_step_failing_keeps_the_signing_and_is_retried(world):
     code = world.village()["code"]
     letter = world.checked(code, world.resident(code)["nik"])
-    signed = world.do(app.sign_letter, OUTBOX, letter["id"], code, actor("head", code))
+    signed = world.do(numbering.sign_letter, OUTBOX, letter["id"], code, actor("head", code))
     with pytest.raises(ConnectionError):
-        world.do(app.issue_letter, OUTBOX, BrokenStore(), world.key, letter["id"])
+        world.do(issuing.issue_letter, OUTBOX, BrokenStore(), world.key, letter["id"])
     row = world.session.get(models.Letter, uuid.UUID(letter["id"]))
     world.session.refresh(row)
     assert row.status == "signed" and row.number == signed["number"] and row.pdf_key is None
-    assert letter["id"] in app.signed_not_issued(world.session, timedelta(seconds=0), limit=1000)
-    issued = world.do(app.issue_letter, OUTBOX, world.store, world.key, letter["id"])
+    assert letter["id"] in issuing.signed_not_issued(world.session, timedelta(seconds=0),
+                                                     limit=1000)
+    issued = world.do(issuing.issue_letter, OUTBOX, world.store, world.key, letter["id"])
     assert issued["status"] == "issued" and issued["number"] == signed["number"]
-    assert world.do(app.issue_letter, OUTBOX, world.store, world.key, letter["id"]) is None
+    assert world.do(issuing.issue_letter, OUTBOX, world.store, world.key, letter["id"]) is None

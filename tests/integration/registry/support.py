@@ -5,6 +5,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from services.common.outbox import Outbox
+from services.common.service import unit_of_work
 from tests.support.fakes import fake_nik
 
 OFFICER = {"role": "officer", "village_code": None, "username": "test.officer", "nik": None}
@@ -16,6 +18,12 @@ def person(birth: date = date(1990, 8, 12), sex: str = "L", **overrides) -> dict
             "marital_status": "Kawin", "address": {"dusun": "Dusun I", "rw": "1", "rt": "2"}}
     data.update(overrides)
     return data
+
+
+def in_unit_of_work(session, fn, *args):
+    """Run a registry function that takes (session, outbox, ...) and commit it, as the CLI does."""
+    with unit_of_work(session):
+        return fn(session, Outbox("registry"), *args)
 
 
 class Table:

@@ -15,8 +15,8 @@ from services.common.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from services.registry import app, seed
-from tests.integration.registry.support import OFFICER, fake_nik, person
+from services.registry import seed
+from tests.integration.registry.support import OFFICER, fake_nik, in_unit_of_work, person
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +161,7 @@ def test_csv_import_all_or_nothing(registry, rows):
 
 def test_seed_villages_idempotent(db, rows):
     outbox_before = rows.count("outbox")
-    assert seed.seed_villages(db, app.make_outbox()) == 0
+    assert in_unit_of_work(db, seed.seed_villages) == 0
     assert rows.count("outbox") == outbox_before
     assert rows.count("villages") == 326
     assert rows.count("(SELECT DISTINCT district_code FROM villages) d") == 29
@@ -169,7 +169,7 @@ def test_seed_villages_idempotent(db, rows):
 
     db.execute(sa.text("UPDATE villages SET name = 'Salah' WHERE code = '36.04.05.2003'"))
     db.commit()
-    assert seed.seed_villages(db, app.make_outbox()) == 1
+    assert in_unit_of_work(db, seed.seed_villages) == 1
     assert rows.events("36.04.05.2003")[-1]["payload"]["name"] == "Pejaten"
 
 
@@ -211,13 +211,13 @@ CREDENTIALS = {"officer": "officer-demo-pass", "head": "head-demo-pass-1",
 
 
 def test_seed_demo_is_idempotent(registry, db, rows):
-    first = seed.seed_demo(db, app.make_outbox(), CREDENTIALS)
+    first = in_unit_of_work(db, seed.seed_demo, CREDENTIALS)
     assert 35 <= first["residents"] <= 45 and first["families"] == 10
     assert first["accounts"] == ["demo.officer", "demo.head", "regency.admin",
                                  "platform.operator"]
     snapshot = rows.snapshot()
     village_events = len(rows.events(seed.DEMO_VILLAGE))
-    second = seed.seed_demo(db, app.make_outbox(), {**CREDENTIALS, "officer": "changed-pass-1"})
+    second = in_unit_of_work(db, seed.seed_demo, {**CREDENTIALS, "officer": "changed-pass-1"})
     assert second == first
     assert rows.snapshot() == snapshot and len(rows.events(seed.DEMO_VILLAGE)) == village_events
 

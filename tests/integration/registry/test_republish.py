@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from services.registry import app, seed
+from services.registry import seed
 from services.registry.republish import republish
+from tests.integration.registry.support import in_unit_of_work
 
 VILLAGE = seed.DEMO_VILLAGE
 
@@ -17,14 +18,14 @@ def outbox_rows(db, village_code: str) -> list[tuple[str, dict]]:
 
 
 def test_republish_announces_every_village_resident_and_family_of_a_village(db, registry):
-    seed.seed_demo(db, app.make_outbox(), {
+    in_unit_of_work(db, seed.seed_demo, {
         "officer": "officer-demo-pass", "head": "head-demo-pass",
         "regency_admin": "admin-demo-pass", "operator": "operator-demo-pass",
         "resident_pin": "246810"})
     before = len(outbox_rows(db, VILLAGE))
     residents = registry.search_residents(VILLAGE, per_page=100)["items"]
 
-    counts = republish(db, app.make_outbox(), VILLAGE)
+    counts = in_unit_of_work(db, republish, VILLAGE)
 
     announced = outbox_rows(db, VILLAGE)[before:]
     assert counts == {"villages": 1, "residents": len(residents),

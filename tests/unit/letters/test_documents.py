@@ -7,13 +7,14 @@ from pypdf import PdfReader
 
 from services.common.errors import ValidationFailed
 from services.letters import domain, pdf, register
+from services.letters.app import attachments
 from tests.unit.letters.samples import JPEG_HEAD, PDF_HEAD, png_bytes, sample_content
 
 
 @pytest.mark.parametrize(("data", "mime"), [
     (PDF_HEAD, "application/pdf"), (JPEG_HEAD, "image/jpeg"), (png_bytes(), "image/png")])
 def test_accepted_types_are_sniffed_from_bytes(data, mime):
-    assert domain.sniff_attachment(data, len(data)) == mime
+    assert attachments.sniff_attachment(data, len(data)) == mime
 
 
 @pytest.mark.parametrize("data", [
@@ -21,16 +22,16 @@ def test_accepted_types_are_sniffed_from_bytes(data, mime):
     b"PK\x03\x04\x14\x00\x00\x00\x08\x00", b"MZ\x90\x00\x03\x00\x00\x00"])
 def test_other_types_are_refused(data):
     with pytest.raises(ValidationFailed) as err:
-        domain.sniff_attachment(data, len(data))
+        attachments.sniff_attachment(data, len(data))
     assert "PDF, JPEG or PNG" in err.value.message
 
 
 def test_size_limits():
     with pytest.raises(ValidationFailed):
-        domain.sniff_attachment(PDF_HEAD, domain.MAX_ATTACHMENT_BYTES + 1)
+        attachments.sniff_attachment(PDF_HEAD, domain.MAX_ATTACHMENT_BYTES + 1)
     with pytest.raises(ValidationFailed):
-        domain.sniff_attachment(b"", 0)
-    assert domain.sniff_attachment(PDF_HEAD, domain.MAX_ATTACHMENT_BYTES) == "application/pdf"
+        attachments.sniff_attachment(b"", 0)
+    assert attachments.sniff_attachment(PDF_HEAD, domain.MAX_ATTACHMENT_BYTES) == "application/pdf"
 
 
 def test_rendered_letter_reads_like_a_village_letter():

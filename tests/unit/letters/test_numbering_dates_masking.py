@@ -3,7 +3,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.common.errors import Unprocessable
+from services.common import clock
+from services.common.letter_numbers import InvalidNumberFormat
 from services.letters import domain
 
 
@@ -47,7 +48,7 @@ def test_village_specific_format():
     "{}/{seq}",                      # positional field
 ])
 def test_bad_number_formats_are_refused(fmt):
-    with pytest.raises(Unprocessable):
+    with pytest.raises(InvalidNumberFormat):
         domain.format_number(fmt, code="470", seq=1, short_code="2001", when=date(2026, 1, 1),
                              type_code="domisili")
 
@@ -67,7 +68,7 @@ def test_indonesian_date():
 
 def test_local_date_is_jakarta():
     # 18 January 20:00 UTC is already 19 January 03:00 in Serang.
-    assert domain.local_date(datetime(2023, 1, 18, 20, 0, tzinfo=UTC)) == date(2023, 1, 19)
+    assert clock.local_date(datetime(2023, 1, 18, 20, 0, tzinfo=UTC)) == date(2023, 1, 19)
 
 
 def test_masking():

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from marshmallow import ValidationError
 
-from services.common.errors import NotFound, ValidationFailed
+from services.common.errors import NotFound
 from services.letters import catalogue, domain, schemas
 
 
@@ -33,12 +33,12 @@ def test_default_templates_use_only_known_placeholders(letter_type):
 
 
 def test_template_with_unknown_placeholder_or_stray_brace_is_refused():
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(domain.InvalidTemplate) as err:
         domain.check_template("Nama: {name} {password}", {"name"})
     assert "password" in str(err.value.fields)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(domain.InvalidTemplate):
         domain.check_template("Nama: {name.__class__}", {"name"})
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(domain.InvalidTemplate):
         domain.check_template("Nama: {name", {"name"})
 
 

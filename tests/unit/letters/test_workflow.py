@@ -1,7 +1,6 @@
 """Who may move a letter where, and who may ask for one."""
 import pytest
 
-from services.common.errors import Forbidden, Unprocessable, ValidationFailed
 from services.letters import domain
 
 
@@ -18,7 +17,7 @@ def test_happy_path():
 
 @pytest.mark.parametrize("role", ["officer", "resident", "regency_admin", "operator", None])
 def test_only_the_head_signs(role):
-    with pytest.raises(Forbidden):
+    with pytest.raises(domain.StepNotAllowed):
         domain.decide_step("sign", "checked", role)
 
 
@@ -38,19 +37,19 @@ def test_end_and_late_states_cannot_be_rejected_or_cancelled(status):
 
 
 def test_reject_and_cancel_need_a_reason():
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(domain.ReasonRequired):
         domain.decide_step("reject", "submitted", "officer", "  ")
     assert domain.decide_step("cancel", "checked", "resident", "tidak jadi") == "cancelled"
 
 
 def test_residents_cannot_check():
-    with pytest.raises(Forbidden):
+    with pytest.raises(domain.StepNotAllowed):
         domain.decide_step("check", "submitted", "resident")
 
 
 def test_dead_or_moved_out_residents_get_no_letters():
     for status, words in (("dead", "dead"), ("moved_out", "moved out")):
-        with pytest.raises(Unprocessable) as err:
+        with pytest.raises(domain.SubjectMayNotReceive) as err:
             domain.check_subject_may_receive(status, subject_must_be_dead=False)
         assert words in err.value.message
     domain.check_subject_may_receive("alive", subject_must_be_dead=False)
@@ -58,16 +57,16 @@ def test_dead_or_moved_out_residents_get_no_letters():
 
 def test_death_letter_only_for_the_dead():
     domain.check_subject_may_receive("dead", subject_must_be_dead=True)
-    with pytest.raises(Unprocessable):
+    with pytest.raises(domain.SubjectMayNotReceive):
         domain.check_subject_may_receive("alive", subject_must_be_dead=True)
 
 
 def test_requesters():
     domain.check_requester("resident", "3604054101909001", "3604054101909001", True)
     domain.check_requester("officer", None, "3604054101909001", False)
-    with pytest.raises(Forbidden):
+    with pytest.raises(domain.StepNotAllowed):
         domain.check_requester("resident", "3604054101909001", "3604051201909002", True)
-    with pytest.raises(Forbidden):
+    with pytest.raises(domain.StepNotAllowed):
         domain.check_requester("resident", "3604054101909001", "3604054101909001", False)
-    with pytest.raises(Forbidden):
+    with pytest.raises(domain.StepNotAllowed):
         domain.check_requester("operator", None, "3604054101909001", True)

@@ -11,6 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from services.common.migrations import create_kernel_tables, drop_kernel_tables
+
 # revision identifiers, used by Alembic.
 revision: str = '0001'
 down_revision: Union[str, Sequence[str], None] = None
@@ -20,40 +22,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
-    op.create_table('dead_letters',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('event_id', sa.UUID(as_uuid=False), nullable=False),
-    sa.Column('queue', sa.String(length=200), nullable=False),
-    sa.Column('handler', sa.String(length=120), nullable=False),
-    sa.Column('envelope', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('error', sa.Text(), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('failed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
-    op.create_table('inbox',
-    sa.Column('event_id', sa.UUID(as_uuid=False), nullable=False),
-    sa.Column('handler', sa.String(length=120), nullable=False),
-    sa.Column('event_type', sa.String(length=80), nullable=False),
-    sa.Column('processed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('event_id', 'handler')
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
-    sa.Column('event_id', sa.UUID(as_uuid=False), nullable=False),
-    sa.Column('type', sa.String(length=80), nullable=False),
-    sa.Column('village_code', sa.String(length=13), nullable=True),
-    sa.Column('aggregate_id', sa.String(length=80), nullable=False),
-    sa.Column('envelope', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('routed', sa.Boolean(), nullable=True),
-    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
-    sa.Column('last_error', sa.Text(), nullable=True),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('event_id')
-    )
-    op.create_index('ix_outbox_unsent', 'outbox', ['id'], unique=False, postgresql_where=sa.text('sent_at IS NULL'))
+    create_kernel_tables()
     op.create_table('villages',
     sa.Column('code', sa.String(length=13), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -238,7 +207,4 @@ def downgrade() -> None:
     op.drop_table('accounts')
     op.drop_index(op.f('ix_villages_district_code'), table_name='villages')
     op.drop_table('villages')
-    op.drop_index('ix_outbox_unsent', table_name='outbox', postgresql_where=sa.text('sent_at IS NULL'))
-    op.drop_table('outbox')
-    op.drop_table('inbox')
-    op.drop_table('dead_letters')
+    drop_kernel_tables()

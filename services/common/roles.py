@@ -1,0 +1,36 @@
+"""Roles and role groups: the one table every service and the gateway read (ARCHITECTURE: Roles).
+
+Village roles are bound to one village; district_admin to one district (kecamatan); the others
+are regency- or platform-wide.
+"""
+from __future__ import annotations
+
+RESIDENT = "resident"
+OFFICER = "officer"
+SECRETARY = "secretary"  # sekretaris desa: may sign "a.n. Kepala Desa" where the village allows
+TREASURER = "treasurer"  # kaur keuangan
+HEAD = "head"
+DISTRICT_ADMIN = "district_admin"
+REGENCY_ADMIN = "regency_admin"
+OPERATOR = "operator"
+SYSTEM = "system"  # a service acting on its own (issuing a signed letter), never a login
+
+ALL = (RESIDENT, OFFICER, SECRETARY, TREASURER, HEAD, DISTRICT_ADMIN, REGENCY_ADMIN, OPERATOR)
+# Staff who log in with username + password (residents use NIK + PIN).
+STAFF = (OFFICER, SECRETARY, TREASURER, HEAD, DISTRICT_ADMIN, REGENCY_ADMIN, OPERATOR)
+# Roles a staff account may be created with today; district_admin waits for its district scope.
+ACCOUNTS = (OFFICER, SECRETARY, TREASURER, HEAD, REGENCY_ADMIN, OPERATOR)
+# Roles a token may carry: who can log in.
+LOGINS = (RESIDENT, *ACCOUNTS)
+# The village office: staff bound to one village.
+VILLAGE_STAFF = (OFFICER, SECRETARY, TREASURER, HEAD)
+# Everyone whose token names one village.
+VILLAGE_BOUND = (RESIDENT, *VILLAGE_STAFF)
+# Who may read and manage residents and families (within their scope).
+RESIDENT_MANAGERS = (OFFICER, SECRETARY, HEAD, REGENCY_ADMIN)
+# Who handles letter requests in the office (check, reject, request on a resident's behalf).
+LETTER_CLERKS = (OFFICER, SECRETARY, HEAD)
+# Who may configure a village's letter types.
+LETTER_CONFIGURERS = (OFFICER, SECRETARY, HEAD, REGENCY_ADMIN)
+# Who may change a village's settings.
+VILLAGE_SETTINGS_EDITORS = (HEAD, REGENCY_ADMIN)

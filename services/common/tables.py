@@ -1,0 +1,56 @@
+"""The kernel's tables, defined once: every service database has an outbox, inbox and
+dead_letters table of exactly this shape (created by `migrations.create_kernel_tables`)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+KERNEL = sa.MetaData()
+
+# Events written in the same transaction as the change they describe (ARCHITECTURE rule 1).
+outbox = sa.Table(
+    "outbox", KERNEL,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("event_id", UUID(as_uuid=False), nullable=False, unique=True),
+    sa.Column("type", sa.String(80), nullable=False),
+    sa.Column("village_code", sa.String(13)),
+    sa.Column("aggregate_id", sa.String(80), nullable=False),
+    sa.Column("envelope", JSONB, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("routed", sa.Boolean),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_outbox_unsent", "id", postgresql_where=sa.text("sent_at IS NULL")),
+)
+
+# Event ids a handler has applied, so a redelivery changes nothing (ARCHITECTURE rule 2).
+inbox = sa.Table(
+    "inbox", KERNEL,
+    sa.Column("event_id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("handler", sa.String(120), primary_key=True),
+    sa.Column("event_type", sa.String(80), nullable=False),
+    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+
+# Events a handler kept failing on, for an operator to list and replay (ARCHITECTURE rule 3).
+dead_letters = sa.Table(
+    "dead_letters", KERNEL,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("event_id", UUID(as_uuid=False), nullable=False),
+    sa.Column("queue", sa.String(200), nullable=False),
+    sa.Column("handler", sa.String(120), nullable=False),
+    sa.Column("envelope", JSONB, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+)
+
+
+def add_kernel_tables(metadata: sa.MetaData) -> None:
+    """Put the kernel tables into a service's metadata (so Alembic sees its whole schema)."""
+    for table in KERNEL.sorted_tables:
+        table.to_metadata(metadata)

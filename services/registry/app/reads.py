@@ -1,0 +1,71 @@
+"""The access log of resident records (UU 27/2022 PDP): who read whose record, when and why."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from marshmallow import ValidationError as SchemaError
+from sqlalchemy.orm import Session
+
+from services.common import clock
+from services.common.errors import ValidationFailed
+from services.common.fields import load
+from services.common.pagination import fetch_page
+from services.registry import models, schemas
+from services.registry.app import records
+from services.registry.models import Resident
+
+# Why a record was read, as the access log says it (a caller may name its own, see Reader).
+READ_PURPOSE = "resident.read"
+HISTORY_PURPOSE = "resident.history"
+SEARCH_PURPOSE = "resident.search"
+FAMILY_PURPOSE = "family.read"
+REQUEST_ID_MAX = 128
+
+_READ = schemas.ResidentRead()
+
+
+def record_reads(session: Session, residents: Iterable[Resident], actor: dict | None,
+                 purpose: str, request_id: str | None) -> None:
+    """Log that `actor` read these residents' records, in one insert.
+
+    Called inside the read's own transaction, so a record is never returned unlogged. Not an
+    event: the outbox would copy who-read-whom to every consumer. Without an actor (internal
+    callers such as the CLI) nothing is logged.
+    """
+    if actor is None:
+        return
+    if not isinstance(actor, dict):
+        raise ValidationFailed("Invalid actor", fields={"actor": ["Not an object."]})
+    try:
+        reader = schemas.Reader().load(actor)
+    except SchemaError as exc:
+        raise ValidationFailed("Invalid actor", fields={"actor": exc.messages}) from None
+    moment = clock.now()
+    rows = [{"nik": resident.nik, "village_code": resident.village_code,
+             "actor_role": reader["role"], "actor_username": reader["username"],
+             "actor_nik": reader["nik"], "purpose": reader["purpose"] or purpose,
+             "read_at": moment,
+             "request_id": request_id[:REQUEST_ID_MAX] if request_id else None}
+            for resident in residents]
+    if rows:
+        session.execute(sa.insert(models.ResidentRead), rows)
+
+
+def resident_reads(session: Session, nik: str, scope: str | None, page: int = 1,
+                   per_page: int = 20) -> dict:
+    """Who read this resident's record, newest first: the resident's right of access.
+
+    Items carry the reader's role and account name and the purpose, nothing about any other
+    resident (a search that listed them is just "resident.search").
+    """
+    args = load(schemas.ResidentReadsArgs(), {"page": page, "per_page": per_page})
+    resident = records.resident(session, nik, scope)
+    read = models.ResidentRead
+    query = sa.select(read).where(read.nik == resident.nik).order_by(read.read_at.desc(),
+                                                                     read.id.desc())
+    items, total = fetch_page(session, query, args["page"], args["per_page"])
+    return {"items": [_READ.dump({"read_at": r.read_at, "role": r.actor_role,
+                                  "username": r.actor_username, "purpose": r.purpose})
+                      for r in items],
+            "total": total, "page": args["page"], "per_page": args["per_page"]}

@@ -1,0 +1,190 @@
+"""Residents (penduduk): registering, reading, correcting and searching records."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common import clock, rules
+from services.common.errors import Conflict, Unprocessable
+from services.common.fields import load
+from services.common.outbox import Outbox
+from services.common.pagination import fetch_page
+from services.registry import domain, events, models, schemas
+from services.registry.app import families, reads, records
+from services.registry.models import Family, Resident, Village
+
+_HISTORY = schemas.ResidentChange(many=True)
+_NIK_TAKEN = {"nik": ["A resident with this NIK is already registered."]}
+
+
+def next_temporary_number(session: Session, village_code: str) -> str:
+    table = models.TemporaryNumberSequence.__table__
+    statement = insert(table).values(village_code=village_code, last_serial=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.village_code],
+        set_={"last_serial": table.c.last_serial + 1}).returning(table.c.last_serial)
+    return domain.temporary_number(village_code, session.execute(statement).scalar_one())
+
+
+def _ensure_new_nik(session: Session, nik: str) -> None:
+    if session.scalar(sa.select(sa.func.count()).where(Resident.nik == nik)):
+        raise Conflict("This NIK is already registered", fields=_NIK_TAKEN)
+
+
+def new_resident(session: Session, village: Village, data: dict, actor: dict | None,
+                 *, within: str | None = None) -> Resident:
+    """Insert a validated resident (no event yet). NIK rules run again with the district list."""
+    data = dict(data)
+    data.pop("family_number", None)
+    data.pop("relationship", None)
+    nik = data.pop("nik", None)
+    address = data.pop("address", None)
+    if nik:
+        try:
+            domain.check_nik(nik, sex=data["sex"], birth_date=data["birth_date"])
+        except rules.RuleError as exc:
+            if within:
+                exc.nested(within)
+            raise
+        _ensure_new_nik(session, nik)
+    else:
+        nik = next_temporary_number(session, village.code)
+    moment = clock.now()
+    resident = Resident(nik=nik, has_nik=not domain.is_temporary_number(nik),
+                        village_code=village.code, status=domain.ALIVE, registered_at=moment,
+                        updated_at=moment, **records.address_columns(address), **data)
+    session.add(resident)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("This NIK is already registered", fields=_NIK_TAKEN) from None
+    records.record_change(session, resident,
+                          records.registration_changes(events.resident_state(resident)),
+                          actor, "registered")
+    return resident
+
+
+def register_resident(session: Session, outbox: Outbox, village_code: str, data: dict,
+                      actor: dict | None) -> dict:
+    village = records.village(session, village_code)
+    payload = load(schemas.ResidentInput(), data)
+    resident = new_resident(session, village, payload, actor)
+    family = None
+    if payload.get("family_number"):
+        family = families.place(session, resident, payload["family_number"],
+                                payload["relationship"], actor)
+    state = events.emit_resident(session, outbox, events.RESIDENT_REGISTERED, resident)
+    if family is not None:
+        events.emit_family(session, outbox, family)
+    return state
+
+
+def get_resident(session: Session, nik: str, scope: str | None, actor: dict | None = None,
+                 request_id: str | None = None) -> dict:
+    resident = records.resident(session, nik, scope)
+    reads.record_reads(session, [resident], actor, reads.READ_PURPOSE, request_id)
+    return events.resident_state(resident)
+
+
+def _replace_temporary_number(session: Session, outbox: Outbox, resident: Resident, nik: str,
+                              merged: dict, actor: dict | None) -> None:
+    if resident.has_nik:
+        raise Unprocessable("A NIK never changes",
+                            fields={"nik": ["The NIK of a record never changes; only a temporary "
+                                            "village number is replaced, once."]})
+    domain.check_nik(nik, sex=merged["sex"], birth_date=merged["birth_date"])
+    _ensure_new_nik(session, nik)
+    old = resident.nik
+    resident.nik, resident.has_nik = nik, True
+    # The access log is keyed by number: the person keeps seeing who read them before.
+    session.execute(sa.update(models.ResidentRead).where(models.ResidentRead.nik == old)
+                    .values(nik=nik))
+    # Children registered with the temporary number as a parent's number now point at the NIK.
+    for column in ("father_nik", "mother_nik"):
+        children = session.scalars(sa.select(Resident).where(
+            getattr(Resident, column) == old).with_for_update()).all()
+        for child in children:
+            setattr(child, column, nik)
+            child.updated_at = clock.now()
+            session.flush()
+            records.record_change(session, child, {column: [old, nik]}, actor,
+                                  "parent_nik_issued")
+            events.emit_resident(session, outbox, events.RESIDENT_UPDATED, child)
+
+
+def update_resident(session: Session, outbox: Outbox, nik: str, changes: dict,
+                    scope: str | None, actor: dict | None) -> dict:
+    resident = records.resident(session, nik, scope, lock=True)
+    payload = load(schemas.ResidentUpdate(), changes)
+    new_nik = payload.pop("nik", None)
+    address = payload.pop("address", None) or {}
+    proposed = {**payload, **address}
+    merged = {name: proposed.get(name, getattr(resident, name))
+              for name in ("sex", "birth_date")}
+    diff = {name: [getattr(resident, name), value] for name, value in proposed.items()
+            if getattr(resident, name) != value}
+    if resident.has_nik and "sex" in diff:
+        # The day of the NIK says the sex; a record cannot disagree with its own NIK.
+        domain.check_nik(resident.nik, sex=merged["sex"])
+    if new_nik and new_nik != resident.nik:
+        diff["nik"] = [resident.nik, new_nik]
+        diff["has_nik"] = [resident.has_nik, True]
+        _replace_temporary_number(session, outbox, resident, new_nik, merged, actor)
+    if not diff:
+        return events.resident_state(resident)
+    for name, value in proposed.items():
+        setattr(resident, name, value)
+    resident.updated_at = clock.now()
+    session.flush()
+    records.record_change(session, resident, diff, actor, "updated")
+    state = events.emit_resident(session, outbox, events.RESIDENT_UPDATED, resident,
+                                 previous_nik=diff["nik"][0] if "nik" in diff else None)
+    if "nik" in diff and resident.family_number:
+        # The card lists its members by NIK.
+        family = session.scalar(sa.select(Family).where(Family.number == resident.family_number))
+        if family is not None:
+            events.emit_family(session, outbox, family)
+    return state
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_residents(session: Session, village_code: str | None, q: str | None = None,
+                     dusun: str | None = None, rw: str | None = None, rt: str | None = None,
+                     status: str | None = None, page: int = 1, per_page: int = 20,
+                     actor: dict | None = None, request_id: str | None = None) -> dict:
+    """One page of residents; each resident on it gets an access-log line."""
+    args = load(schemas.ResidentSearchArgs(), {
+        "q": q, "dusun": dusun, "rw": rw, "rt": rt, "status": status, "page": page,
+        "per_page": per_page})
+    query = sa.select(Resident).order_by(sa.func.lower(Resident.name), Resident.id)
+    if village_code is not None:
+        records.village(session, village_code)
+        query = query.where(Resident.village_code == village_code)
+    text = (args["q"] or "").strip()
+    if text:
+        pattern = _like_escape(text)
+        query = query.where(sa.or_(
+            sa.func.lower(Resident.name).like(f"%{pattern.lower()}%", escape="\\"),
+            Resident.nik.like(f"{pattern}%", escape="\\")))
+    if args["dusun"]:
+        query = query.where(sa.func.lower(Resident.dusun) == args["dusun"].strip().lower())
+    for name in ("rw", "rt", "status"):
+        if args[name]:
+            query = query.where(getattr(Resident, name) == args[name])
+    items, total = fetch_page(session, query, args["page"], args["per_page"])
+    reads.record_reads(session, items, actor, reads.SEARCH_PURPOSE, request_id)
+    return {"items": [events.resident_state(r) for r in items], "total": total,
+            "page": args["page"], "per_page": args["per_page"]}
+
+
+def resident_history(session: Session, nik: str, scope: str | None, actor: dict | None = None,
+                     request_id: str | None = None) -> list[dict]:
+    resident = records.resident(session, nik, scope)
+    reads.record_reads(session, [resident], actor, reads.HISTORY_PURPOSE, request_id)
+    return _HISTORY.dump(session.scalars(sa.select(models.ResidentChange).where(
+        models.ResidentChange.resident_id == resident.id).order_by(models.ResidentChange.id)))
