@@ -7,7 +7,7 @@ from gateway.auth import issue_token
 from gateway.http import app_settings, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, TokenSchema
-from services.registry.schemas import Login
+from services.registry.schemas.accounts import Login
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
                 description="Log in and receive a short-lived bearer token.")

@@ -8,7 +8,7 @@ from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
-from services.registry.schemas import Family, FamilyInput
+from services.registry.schemas.families import Family, FamilyInput
 
 blp = Blueprint("families", __name__, url_prefix="/api/v1",
                 description="Family cards (Kartu Keluarga) with membership history.")

@@ -11,11 +11,11 @@ from gateway.rpc import services
 from gateway.schemas import ErrorSchema, ImportQuery
 from services.common import roles
 from services.common.errors import Forbidden, ValidationFailed
-from services.registry.schemas import (
-    ImportReport,
+from services.registry.schemas.accounts import PinIssued
+from services.registry.schemas.imports import ImportReport
+from services.registry.schemas.residents import (
     LifeEventInput,
     LifeEventResult,
-    PinIssued,
     Resident,
     ResidentChange,
     ResidentInput,

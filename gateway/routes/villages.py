@@ -8,7 +8,12 @@ from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
-from services.registry.schemas import Village, VillageListArgs, VillagePage, VillageSettingsUpdate
+from services.registry.schemas.villages import (
+    Village,
+    VillageListArgs,
+    VillagePage,
+    VillageSettingsUpdate,
+)
 
 blp = Blueprint("villages", __name__, url_prefix="/api/v1",
                 description="The villages of the regency (public) and their settings.")

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 
 from marshmallow import ValidationError
 
-from services.registry import domain, schemas
+from services.registry import domain
+from services.registry.schemas.imports import ResidentImportRow
 
 MAX_ROWS = 20_000
 
@@ -82,7 +83,7 @@ _HEADER_LOOKUP = {alias: column for column, aliases in _ALIASES.items() for alia
 REQUIRED_COLUMNS = ("name", "sex", "birth_place", "birth_date", "religion", "marital_status")
 HEADER_LINE = 1
 
-_ROW_SCHEMA = schemas.ResidentImportRow()
+_ROW_SCHEMA = ResidentImportRow()
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.common.outbox import Outbox
-from services.registry import domain, models, schemas
+from services.registry import domain, identity, models
 from services.registry.reference import district_prefixes
+from services.registry.schemas.families import Family
+from services.registry.schemas.residents import LifeEvent, Resident
+from services.registry.schemas.villages import Village
 
 VILLAGE_UPDATED = "village.updated"
 RESIDENT_REGISTERED = "resident.registered"
@@ -25,10 +28,10 @@ LIFE_EVENT_TYPES = {
     domain.DISAPPEARANCE: RESIDENT_UPDATED,
 }
 
-_VILLAGE = schemas.Village()
-_RESIDENT = schemas.Resident()
-_FAMILY = schemas.Family()
-_LIFE_EVENT = schemas.LifeEvent()
+_VILLAGE = Village()
+_RESIDENT = Resident()
+_FAMILY = Family()
+_LIFE_EVENT = LifeEvent()
 
 VILLAGE_COLUMNS = tuple(_VILLAGE.fields)
 RESIDENT_COLUMNS = tuple(name for name in _RESIDENT.fields
@@ -43,7 +46,7 @@ def village_state(village: models.Village) -> dict:
 def resident_state(resident: models.Resident) -> dict:
     data = {name: getattr(resident, name) for name in RESIDENT_COLUMNS}
     data["address"] = {name: getattr(resident, name) for name in ADDRESS_COLUMNS}
-    data["warnings"] = domain.record_warnings(resident.nik, birth_date=resident.birth_date,
+    data["warnings"] = identity.record_warnings(resident.nik, birth_date=resident.birth_date,
                                               known_districts=district_prefixes())
     return _RESIDENT.dump(data)
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from services.common import clock, letter_numbers
 from services.common.outbox import Outbox
-from services.registry import domain, events, models
+from services.registry import domain, events, identity, models
 from services.registry.app import accounts, residents, villages
 from services.registry.reference import serang_villages
 
@@ -77,7 +77,7 @@ _OCCUPATIONS = ("Petani", "Wiraswasta", "Buruh Harian Lepas", "Nelayan", "Pedaga
 
 
 def _nik(birth: date, sex: str, serial: int) -> str:
-    day = birth.day + (domain.FEMALE_DAY_OFFSET if sex == domain.FEMALE else 0)
+    day = birth.day + (identity.FEMALE_DAY_OFFSET if sex == domain.FEMALE else 0)
     return f"{DEMO_DISTRICT_PREFIX}{day:02d}{birth:%m%y}{serial:04d}"
 
 

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from services.common import clock, roles
 from services.common.errors import Conflict, Unauthenticated, Unprocessable, ValidationFailed
 from services.common.fields import load
-from services.registry import domain, models, schemas
+from services.registry import domain, models
 from services.registry.app import records
 from services.registry.models import Resident, Village
+from services.registry.schemas.accounts import Account, AccountCreate, Principal
 
 _hasher = PasswordHasher()
-_ACCOUNT = schemas.Account()
-_PRINCIPAL = schemas.Principal()
+_ACCOUNT = Account()
+_PRINCIPAL = Principal()
 
 
 @functools.cache
@@ -31,7 +32,7 @@ def _dummy_hash() -> str:
 def create_account(session: Session, role: str, username: str, password: str,
                    village_code: str | None, actor: dict | None = None) -> dict:
     """Staff accounts are not events: their payload would carry a password hash."""
-    payload = load(schemas.AccountCreate(), {"role": role, "username": username,
+    payload = load(AccountCreate(), {"role": role, "username": username,
                                              "password": password,
                                              "village_code": village_code})
     if payload["village_code"] and session.get(Village, payload["village_code"]) is None:

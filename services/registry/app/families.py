@@ -11,9 +11,10 @@ from services.common.errors import Conflict, NotFound, Unprocessable, Validation
 from services.common.fields import load
 from services.common.outbox import Outbox
 from services.common.tenancy import in_scope
-from services.registry import domain, events, schemas
+from services.registry import domain, events
 from services.registry.app import reads, records
 from services.registry.models import Family, FamilyMembership, Resident
+from services.registry.schemas.families import EndMembershipInput, FamilyInput, FamilyMemberInput
 
 
 def family(session: Session, number: str, scope: str | None, *, lock: bool = False) -> Family:
@@ -83,7 +84,7 @@ def _village_resident(session: Session, nik: str, village_code: str, field: str)
 def register_family(session: Session, outbox: Outbox, village_code: str, data: dict,
                     actor: dict | None) -> dict:
     village = records.village(session, village_code)
-    payload = load(schemas.FamilyInput(), data)
+    payload = load(FamilyInput(), data)
     if session.scalar(sa.select(sa.func.count()).where(Family.number == payload["number"])):
         raise Conflict(f"Family card {payload['number']} is already registered",
                        fields={"number": ["This No. KK is already registered."]})
@@ -120,7 +121,7 @@ def get_family(session: Session, number: str, scope: str | None, actor: dict | N
 def add_family_member(session: Session, outbox: Outbox, number: str, member: dict,
                       scope: str | None, actor: dict | None) -> dict:
     card = family(session, number, scope, lock=True)
-    payload = load(schemas.FamilyMemberInput(), member)
+    payload = load(FamilyMemberInput(), member)
     resident = _village_resident(session, payload["nik"], card.village_code, "nik")
     join(session, card, resident, payload["relationship"],
          payload["valid_from"] or clock.local_today(), actor)
@@ -131,7 +132,7 @@ def add_family_member(session: Session, outbox: Outbox, number: str, member: dic
 def end_family_membership(session: Session, outbox: Outbox, number: str, nik: str,
                           valid_to: str | date, scope: str | None, actor: dict | None) -> dict:
     card = family(session, number, scope, lock=True)
-    payload = load(schemas.EndMembershipInput(), {
+    payload = load(EndMembershipInput(), {
         "nik": nik, "valid_to": valid_to.isoformat() if isinstance(valid_to, date) else valid_to})
     membership = session.scalar(
         sa.select(FamilyMembership).join(Resident).where(

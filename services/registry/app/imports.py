@@ -9,7 +9,7 @@ from services.common import clock
 from services.common.errors import Conflict, Unprocessable, ValidationFailed
 from services.common.events import to_json_safe
 from services.common.outbox import Outbox
-from services.registry import csv_import, domain, events, models
+from services.registry import csv_import, domain, events, identity, models
 from services.registry.app import records, residents
 from services.registry.models import Family, FamilyMembership, Resident, Village
 
@@ -56,7 +56,7 @@ def _write_import(session: Session, outbox: Outbox, village: Village,
         address = data.pop("address", None)
         nik = data.pop("nik", None) or residents.next_temporary_number(session, village.code)
         created[row.line] = Resident(
-            nik=nik, has_nik=not domain.is_temporary_number(nik), village_code=village.code,
+            nik=nik, has_nik=not identity.is_temporary_number(nik), village_code=village.code,
             status=domain.ALIVE, registered_at=moment, updated_at=moment,
             **records.address_columns(address), **data)
     session.add_all(created.values())

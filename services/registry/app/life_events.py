@@ -6,9 +6,10 @@ from sqlalchemy.orm import Session
 from services.common import clock
 from services.common.fields import load
 from services.common.outbox import Outbox
-from services.registry import domain, events, models, schemas
+from services.registry import domain, events, models
 from services.registry.app import families, records, residents
 from services.registry.models import Resident
+from services.registry.schemas.residents import LifeEventInput
 
 _EVENT_DETAILS = ("time", "place", "cause", "reporter", "reporter_nik", "reporter_relation",
                   "destination", "destination_village_code", "origin", "origin_village_code",
@@ -37,7 +38,7 @@ def _birth(session: Session, outbox: Outbox, parent: Resident, event: dict,
 def record_life_event(session: Session, outbox: Outbox, nik: str, event: dict,
                       scope: str | None, actor: dict | None) -> dict:
     resident = records.resident(session, nik, scope, lock=True)
-    data = load(schemas.LifeEventInput(), event)
+    data = load(LifeEventInput(), event)
     today = clock.local_today()
     reported_on = data["reported_at"] or today
     domain.check_event_dates(data["date"], reported_on, today)

@@ -11,9 +11,10 @@ from services.common import clock
 from services.common.errors import ValidationFailed
 from services.common.fields import load
 from services.common.pagination import fetch_page
-from services.registry import models, schemas
+from services.registry import models
 from services.registry.app import records
 from services.registry.models import Resident
+from services.registry.schemas.residents import Reader, ResidentRead, ResidentReadsArgs
 
 # Why a record was read, as the access log says it (a caller may name its own, see Reader).
 READ_PURPOSE = "resident.read"
@@ -22,7 +23,7 @@ SEARCH_PURPOSE = "resident.search"
 FAMILY_PURPOSE = "family.read"
 REQUEST_ID_MAX = 128
 
-_READ = schemas.ResidentRead()
+_READ = ResidentRead()
 
 
 def record_reads(session: Session, residents: Iterable[Resident], actor: dict | None,
@@ -38,7 +39,7 @@ def record_reads(session: Session, residents: Iterable[Resident], actor: dict | 
     if not isinstance(actor, dict):
         raise ValidationFailed("Invalid actor", fields={"actor": ["Not an object."]})
     try:
-        reader = schemas.Reader().load(actor)
+        reader = Reader().load(actor)
     except SchemaError as exc:
         raise ValidationFailed("Invalid actor", fields={"actor": exc.messages}) from None
     moment = clock.now()
@@ -59,7 +60,7 @@ def resident_reads(session: Session, nik: str, scope: str | None, page: int = 1,
     Items carry the reader's role and account name and the purpose, nothing about any other
     resident (a search that listed them is just "resident.search").
     """
-    args = load(schemas.ResidentReadsArgs(), {"page": page, "per_page": per_page})
+    args = load(ResidentReadsArgs(), {"page": page, "per_page": per_page})
     resident = records.resident(session, nik, scope)
     read = models.ResidentRead
     query = sa.select(read).where(read.nik == resident.nik).order_by(read.read_at.desc(),

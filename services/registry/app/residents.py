@@ -11,11 +11,17 @@ from services.common.errors import Conflict, Unprocessable
 from services.common.fields import load
 from services.common.outbox import Outbox
 from services.common.pagination import fetch_page
-from services.registry import domain, events, models, schemas
+from services.registry import domain, events, identity, models
 from services.registry.app import families, reads, records
 from services.registry.models import Family, Resident, Village
+from services.registry.schemas.residents import (
+    ResidentChange,
+    ResidentInput,
+    ResidentSearchArgs,
+    ResidentUpdate,
+)
 
-_HISTORY = schemas.ResidentChange(many=True)
+_HISTORY = ResidentChange(many=True)
 _NIK_TAKEN = {"nik": ["A resident with this NIK is already registered."]}
 
 
@@ -25,7 +31,7 @@ def next_temporary_number(session: Session, village_code: str) -> str:
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.village_code],
         set_={"last_serial": table.c.last_serial + 1}).returning(table.c.last_serial)
-    return domain.temporary_number(village_code, session.execute(statement).scalar_one())
+    return identity.temporary_number(village_code, session.execute(statement).scalar_one())
 
 
 def _ensure_new_nik(session: Session, nik: str) -> None:
@@ -43,7 +49,7 @@ def new_resident(session: Session, village: Village, data: dict, actor: dict | N
     address = data.pop("address", None)
     if nik:
         try:
-            domain.check_nik(nik, sex=data["sex"], birth_date=data["birth_date"])
+            identity.check_nik(nik, sex=data["sex"], birth_date=data["birth_date"])
         except rules.RuleError as exc:
             if within:
                 exc.nested(within)
@@ -52,7 +58,7 @@ def new_resident(session: Session, village: Village, data: dict, actor: dict | N
     else:
         nik = next_temporary_number(session, village.code)
     moment = clock.now()
-    resident = Resident(nik=nik, has_nik=not domain.is_temporary_number(nik),
+    resident = Resident(nik=nik, has_nik=not identity.is_temporary_number(nik),
                         village_code=village.code, status=domain.ALIVE, registered_at=moment,
                         updated_at=moment, **records.address_columns(address), **data)
     session.add(resident)
@@ -69,7 +75,7 @@ def new_resident(session: Session, village: Village, data: dict, actor: dict | N
 def register_resident(session: Session, outbox: Outbox, village_code: str, data: dict,
                       actor: dict | None) -> dict:
     village = records.village(session, village_code)
-    payload = load(schemas.ResidentInput(), data)
+    payload = load(ResidentInput(), data)
     resident = new_resident(session, village, payload, actor)
     family = None
     if payload.get("family_number"):
@@ -94,7 +100,7 @@ def _replace_temporary_number(session: Session, outbox: Outbox, resident: Reside
         raise Unprocessable("A NIK never changes",
                             fields={"nik": ["The NIK of a record never changes; only a temporary "
                                             "village number is replaced, once."]})
-    domain.check_nik(nik, sex=merged["sex"], birth_date=merged["birth_date"])
+    identity.check_nik(nik, sex=merged["sex"], birth_date=merged["birth_date"])
     _ensure_new_nik(session, nik)
     old = resident.nik
     resident.nik, resident.has_nik = nik, True
@@ -117,7 +123,7 @@ def _replace_temporary_number(session: Session, outbox: Outbox, resident: Reside
 def update_resident(session: Session, outbox: Outbox, nik: str, changes: dict,
                     scope: str | None, actor: dict | None) -> dict:
     resident = records.resident(session, nik, scope, lock=True)
-    payload = load(schemas.ResidentUpdate(), changes)
+    payload = load(ResidentUpdate(), changes)
     new_nik = payload.pop("nik", None)
     address = payload.pop("address", None) or {}
     proposed = {**payload, **address}
@@ -127,7 +133,7 @@ def update_resident(session: Session, outbox: Outbox, nik: str, changes: dict,
             if getattr(resident, name) != value}
     if resident.has_nik and "sex" in diff:
         # The day of the NIK says the sex; a record cannot disagree with its own NIK.
-        domain.check_nik(resident.nik, sex=merged["sex"])
+        identity.check_nik(resident.nik, sex=merged["sex"])
     if new_nik and new_nik != resident.nik:
         diff["nik"] = [resident.nik, new_nik]
         diff["has_nik"] = [resident.has_nik, True]
@@ -158,7 +164,7 @@ def search_residents(session: Session, village_code: str | None, q: str | None =
                      status: str | None = None, page: int = 1, per_page: int = 20,
                      actor: dict | None = None, request_id: str | None = None) -> dict:
     """One page of residents; each resident on it gets an access-log line."""
-    args = load(schemas.ResidentSearchArgs(), {
+    args = load(ResidentSearchArgs(), {
         "q": q, "dusun": dusun, "rw": rw, "rt": rt, "status": status, "page": page,
         "per_page": per_page})
     query = sa.select(Resident).order_by(sa.func.lower(Resident.name), Resident.id)

@@ -8,14 +8,15 @@ from services.common import clock
 from services.common.fields import load
 from services.common.outbox import Outbox
 from services.common.pagination import fetch_page
-from services.registry import events, schemas
+from services.registry import events
 from services.registry.app import records
 from services.registry.models import Village
+from services.registry.schemas.villages import VillageListArgs, VillageSettingsUpdate
 
 
 def list_villages(session: Session, district_code: str | None = None, page: int = 1,
                   per_page: int = 50) -> dict:
-    args = load(schemas.VillageListArgs(), {"district_code": district_code, "page": page,
+    args = load(VillageListArgs(), {"district_code": district_code, "page": page,
                                             "per_page": per_page})
     query = sa.select(Village).order_by(Village.code)
     if args["district_code"]:
@@ -33,7 +34,7 @@ def update_village(session: Session, outbox: Outbox, code: str, changes: dict,
                    actor: dict | None) -> dict:
     """Change a village's settings; the change names who made it (`updated_by`)."""
     village = records.village(session, code, lock=True)
-    settings = load(schemas.VillageSettingsUpdate(), changes)
+    settings = load(VillageSettingsUpdate(), changes)
     changed = {name: value for name, value in settings.items()
                if getattr(village, name) != value}
     if not changed:

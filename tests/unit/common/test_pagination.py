@@ -6,7 +6,8 @@ from marshmallow import ValidationError
 
 from services.common.pagination import MAX_PAGE, PageArgs
 from services.letters.schemas import LetterListQuerySchema
-from services.registry.schemas import ResidentSearchArgs, VillageListArgs
+from services.registry.schemas.residents import ResidentSearchArgs
+from services.registry.schemas.villages import VillageListArgs
 
 
 @pytest.mark.parametrize("schema", [PageArgs, ResidentSearchArgs, VillageListArgs,

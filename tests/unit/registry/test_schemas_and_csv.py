@@ -6,7 +6,11 @@ from datetime import date, timedelta
 import pytest
 from marshmallow import ValidationError
 
-from services.registry import csv_import, domain, schemas
+from services.common import clock
+from services.registry import csv_import
+from services.registry.schemas.accounts import AccountCreate, Login
+from services.registry.schemas.residents import LifeEventInput, ResidentInput, ResidentUpdate
+from services.registry.schemas.villages import VillageSettingsUpdate
 
 WOMAN = {"nik": "3604055208909002", "name": "Siti Contoh", "sex": "P", "birth_place": "Serang",
          "birth_date": "1990-08-12", "religion": "Islam", "marital_status": "Kawin"}
@@ -20,7 +24,7 @@ def errors_of(schema, data) -> dict:
 
 class TestResidentInput:
     def test_normalises(self):
-        data = schemas.ResidentInput().load({**WOMAN, "religion": "ISLAM", "marital_status":
+        data = ResidentInput().load({**WOMAN, "religion": "ISLAM", "marital_status":
                                              "belum kawin", "address": {"rt": 1, "rw": "02"}})
         assert data["religion"] == "Islam"
         assert data["marital_status"] == "Belum Kawin"
@@ -29,28 +33,28 @@ class TestResidentInput:
         assert data["citizenship"] == "WNI"
 
     def test_errors_name_the_field(self):
-        messages = errors_of(schemas.ResidentInput(), {
+        messages = errors_of(ResidentInput(), {
             "nik": "12345", "name": "", "sex": "X", "birth_date": "12-08-1990",
             "religion": "Jedi", "extra": 1})
         assert set(messages) >= {"nik", "name", "sex", "birth_place", "birth_date", "religion",
                                  "marital_status", "extra"}
 
     def test_sex_must_match_the_nik_day(self):
-        assert set(errors_of(schemas.ResidentInput(), {**WOMAN, "sex": "L"})) == {"sex"}
+        assert set(errors_of(ResidentInput(), {**WOMAN, "sex": "L"})) == {"sex"}
 
     def test_birth_date_must_match_the_nik(self):
-        assert set(errors_of(schemas.ResidentInput(), {**WOMAN, "birth_date": "1990-08-13"})) \
+        assert set(errors_of(ResidentInput(), {**WOMAN, "birth_date": "1990-08-13"})) \
             == {"birth_date"}
 
     @pytest.mark.parametrize("rt", ["0", "1000", "ab", True, -1])
     def test_bad_rt(self, rt):
-        assert "rt" in errors_of(schemas.ResidentInput(), {**WOMAN, "address": {"rt": rt}})[
+        assert "rt" in errors_of(ResidentInput(), {**WOMAN, "address": {"rt": rt}})[
             "address"]
 
     def test_family_number_needs_relationship(self):
-        assert "relationship" in errors_of(schemas.ResidentInput(),
+        assert "relationship" in errors_of(ResidentInput(),
                                            {**WOMAN, "family_number": "3604051503159001"})
-        assert "family_number" in errors_of(schemas.ResidentInput(),
+        assert "family_number" in errors_of(ResidentInput(),
                                             {**WOMAN, "family_number": "3604051503150000",
                                              "relationship": 3})
 
@@ -58,56 +62,56 @@ class TestResidentInput:
         # Just after midnight WIB the server's UTC day is still yesterday: a baby born today
         # in the village is not born in the future.
         village_today = date.today() + timedelta(days=1)
-        monkeypatch.setattr(domain, "local_today", lambda: village_today)
+        monkeypatch.setattr(clock, "local_today", lambda: village_today)
         child = {**WOMAN, "nik": None, "birth_date": village_today.isoformat()}
-        assert schemas.ResidentInput().load(child)["birth_date"] == village_today
+        assert ResidentInput().load(child)["birth_date"] == village_today
         tomorrow = (village_today + timedelta(days=1)).isoformat()
-        assert errors_of(schemas.ResidentInput(), {**child, "birth_date": tomorrow}) == {
+        assert errors_of(ResidentInput(), {**child, "birth_date": tomorrow}) == {
             "birth_date": ["Birth date is in the future."]}
 
     def test_update_is_partial(self):
-        assert schemas.ResidentUpdate().load({"occupation": "Guru"}) == {"occupation": "Guru"}
-        assert errors_of(schemas.ResidentUpdate(), {}) == {"_schema": ["Nothing to change."]}
+        assert ResidentUpdate().load({"occupation": "Guru"}) == {"occupation": "Guru"}
+        assert errors_of(ResidentUpdate(), {}) == {"_schema": ["Nothing to change."]}
 
 
 class TestOtherSchemas:
     def test_login_takes_exactly_one_pair(self):
-        assert schemas.Login().load({"username": "demo.officer", "password": "x"})
-        assert schemas.Login().load({"nik": "3604055208909002", "pin": "123456"})
-        assert "_schema" in errors_of(schemas.Login(), {})
-        assert "_schema" in errors_of(schemas.Login(), {"username": "a", "pin": "123456"})
-        assert "pin" in errors_of(schemas.Login(), {"nik": "3604055208909002"})
-        assert "pin" in errors_of(schemas.Login(), {"nik": "3604055208909002", "pin": "12"})
+        assert Login().load({"username": "demo.officer", "password": "x"})
+        assert Login().load({"nik": "3604055208909002", "pin": "123456"})
+        assert "_schema" in errors_of(Login(), {})
+        assert "_schema" in errors_of(Login(), {"username": "a", "pin": "123456"})
+        assert "pin" in errors_of(Login(), {"nik": "3604055208909002"})
+        assert "pin" in errors_of(Login(), {"nik": "3604055208909002", "pin": "12"})
 
     def test_life_event_type_specific_fields(self):
-        assert set(errors_of(schemas.LifeEventInput(), {"type": "death", "date": "2026-01-01"})
+        assert set(errors_of(LifeEventInput(), {"type": "death", "date": "2026-01-01"})
                    ) == {"place", "cause"}
-        assert set(errors_of(schemas.LifeEventInput(), {"type": "move_out",
+        assert set(errors_of(LifeEventInput(), {"type": "move_out",
                                                         "date": "2026-01-01"})) == {"destination"}
-        assert set(errors_of(schemas.LifeEventInput(), {"type": "birth",
+        assert set(errors_of(LifeEventInput(), {"type": "birth",
                                                         "date": "2026-01-01"})) == {"child"}
-        assert "type" in errors_of(schemas.LifeEventInput(), {"type": "wedding",
+        assert "type" in errors_of(LifeEventInput(), {"type": "wedding",
                                                               "date": "2026-01-01"})
-        loaded = schemas.LifeEventInput().load({"type": "missing", "date": "2026-01-01"})
+        loaded = LifeEventInput().load({"type": "missing", "date": "2026-01-01"})
         assert loaded["reported_at"] is None
 
     def test_account_village_rules(self):
-        assert "village_code" in errors_of(schemas.AccountCreate(), {
+        assert "village_code" in errors_of(AccountCreate(), {
             "role": "officer", "username": "officer.a", "password": "long-enough-pw"})
-        assert "village_code" in errors_of(schemas.AccountCreate(), {
+        assert "village_code" in errors_of(AccountCreate(), {
             "role": "operator", "username": "oper.a", "password": "long-enough-pw",
             "village_code": "36.04.05.2001"})
-        assert "password" in errors_of(schemas.AccountCreate(), {
+        assert "password" in errors_of(AccountCreate(), {
             "role": "operator", "username": "oper.a", "password": "short"})
 
     def test_village_settings(self):
-        assert schemas.VillageSettingsUpdate().load({"head_name": "Suryana Contoh"}) == {
+        assert VillageSettingsUpdate().load({"head_name": "Suryana Contoh"}) == {
             "head_name": "Suryana Contoh"}
-        assert "letter_number_format" in errors_of(schemas.VillageSettingsUpdate(), {
+        assert "letter_number_format" in errors_of(VillageSettingsUpdate(), {
             "letter_number_format": "{code}/{short_code}"})
-        assert "letter_number_format" in errors_of(schemas.VillageSettingsUpdate(), {
+        assert "letter_number_format" in errors_of(VillageSettingsUpdate(), {
             "letter_number_format": "{code}/{seq}/{unknown}"})
-        assert "paper_size" in errors_of(schemas.VillageSettingsUpdate(), {"paper_size": "A3"})
+        assert "paper_size" in errors_of(VillageSettingsUpdate(), {"paper_size": "A3"})
 
 
 HEADER = "NIK,Nama,Jenis Kelamin,Tempat Lahir,Tanggal Lahir,Agama,Status Perkawinan,No. KK,SHDK,RT"

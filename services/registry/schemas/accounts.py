@@ -1,0 +1,88 @@
+"""Registry contract for staff accounts, login and the identity the gateway puts into a token."""
+from __future__ import annotations
+
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates_schema,
+)
+
+from services.common import fields as common
+from services.common import roles
+
+
+# -- accounts and login --------------------------------------------------------------------------
+class AccountCreate(Schema):
+    class Meta:
+        unknown = RAISE
+
+    role = fields.String(required=True, validate=validate.OneOf(roles.ACCOUNTS))
+    username = fields.String(required=True, validate=validate.Regexp(
+        r"^[a-z0-9][a-z0-9._-]{2,63}$",
+        error="3-64 characters: lower-case letters, digits, '.', '_' or '-'."))
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(min=10, max=200))
+    village_code = fields.String(load_default=None, allow_none=True,
+                                 validate=common.village_code)
+
+    @validates_schema
+    def check_village(self, data: dict, **kwargs) -> None:
+        if data["role"] in roles.VILLAGE_BOUND and not data.get("village_code"):
+            raise ValidationError({"village_code": [f"Required for role {data['role']}."]})
+        if data["role"] not in roles.VILLAGE_BOUND and data.get("village_code"):
+            raise ValidationError({"village_code": [f"Role {data['role']} is not bound to a "
+                                                    "village."]})
+
+
+class Account(Schema):
+    id = fields.Integer()
+    role = fields.String()
+    username = fields.String()
+    village_code = fields.String(allow_none=True)
+
+
+class Login(Schema):
+    """Staff log in with username + password; residents with NIK + PIN. Exactly one pair."""
+
+    class Meta:
+        unknown = RAISE
+
+    username = fields.String(validate=validate.Length(min=1, max=64))
+    password = fields.String(load_only=True, validate=validate.Length(min=1, max=200))
+    nik = fields.String(validate=validate.Regexp(rf"^{common.PERSON_NUMBER_PATTERN}$",
+                                                 error="NIK must be 16 digits."))
+    pin = fields.String(load_only=True, validate=validate.Regexp(r"^\d{6}$",
+                                                                 error="PIN is 6 digits."))
+
+    @validates_schema
+    def one_pair(self, data: dict, **kwargs) -> None:
+        staff = "username" in data or "password" in data
+        resident = "nik" in data or "pin" in data
+        if staff and resident:
+            raise ValidationError({"_schema": ["Give username + password or nik + pin, not "
+                                               "both."]})
+        if not staff and not resident:
+            raise ValidationError({"_schema": ["Give username + password or nik + pin."]})
+        pair = ("username", "password") if staff else ("nik", "pin")
+        missing = {name: ["Missing data for required field."] for name in pair
+                   if name not in data}
+        if missing:
+            raise ValidationError(missing)
+
+
+class Principal(Schema):
+    """Who authenticated: the gateway puts this into the token."""
+
+    subject = fields.String()
+    role = fields.String()
+    username = fields.String(allow_none=True)
+    nik = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    village_code = fields.String(allow_none=True)
+
+
+class PinIssued(Schema):
+    pin = fields.String(metadata={"description": "6 digits, shown once"})
