@@ -52,11 +52,19 @@ def test_every_manifest_parses_and_kustomization_lists_them_all():
 def test_kubernetes_runs_every_existing_service():
     from services.common.topology import service_classes
 
+    docs = list(yaml.safe_load_all((ROOT / "deploy/k8s/services.yaml").read_text()))
     for cls in service_classes():
-        manifest = (ROOT / "deploy/k8s" / f"{cls.name}.yaml").read_text()
-        kinds = [doc["kind"] for doc in yaml.safe_load_all(manifest)]
-        assert kinds == ["Deployment", "HorizontalPodAutoscaler"]
-        assert f'"services.common.runner", "{cls.name}"' in manifest
+        mine = [doc for doc in docs if doc["metadata"]["name"] == cls.name]
+        assert [doc["kind"] for doc in mine] == ["Deployment", "HorizontalPodAutoscaler"]
+        container = mine[0]["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == ["python", "-m", "services.common.runner", cls.name]
+        assert mine[1]["spec"]["scaleTargetRef"]["name"] == cls.name
+
+
+def test_kubernetes_services_are_rendered_from_the_template():
+    from deploy.k8s.render import OUTPUT, render
+
+    assert OUTPUT.read_text() == render(), "run: python -m deploy.k8s.render"
 
 
 def test_compose_runs_every_existing_service():

@@ -1,0 +1,1 @@
+"""Kubernetes manifests; render.py writes every service's from one template."""
