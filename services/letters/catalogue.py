@@ -3,7 +3,7 @@
 Every type has a unique `type_code` slug (classification codes repeat: 470 is domicile, cover
 letter and loss), the schema of its extra fields, the documents it asks for, how long it is valid,
 and whether a resident may request it (birth and death letters are made by the office).
-Villages switch types on and off and edit the wording; see app/letter_types.py for template versions.
+Villages switch types on and off and edit the wording (template versions: app/letter_types.py).
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Every service package is wired in everywhere a process is started or a queue declared.
 
-A service package is a folder of services/ with a service.py (common/ is the kernel). The topology, the runner,
-`desa migrate` and readiness all take the services from config.SERVICES; compose and Kubernetes
-name them one by one.
+A service package is a folder of services/ with a service.py (common/ is the kernel). The
+topology, the runner, `desa migrate` and readiness all take the services from config.SERVICES;
+compose and Kubernetes name them one by one.
 """
 from __future__ import annotations
 
