@@ -5,11 +5,23 @@ Another village's row is reported as absent, not forbidden, so its existence doe
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
 from services.common.errors import NotFound
 
 
 def in_scope(scope: str | None, village_code: str | None) -> bool:
     return scope is None or village_code == scope
+
+
+def one_in_scope(session: Session, query: sa.Select, scope: str | None, what: str, *,
+                 lock: bool = False):
+    """The one row `query` finds if the caller's scope reaches its village, else NotFound."""
+    found = session.scalar(query.with_for_update() if lock else query)
+    if found is None or not in_scope(scope, found.village_code):
+        raise NotFound(f"{what} not found")
+    return found
 
 
 def check_scope(scope: str | None, village_code: str | None, what: str = "Village") -> None:

@@ -38,6 +38,16 @@ class SubjectMayNotReceive(rules.Refused):
     field = "subject_nik"
 
 
+class TypeSwitchedOff(rules.Refused):
+    """The village does not offer this letter type."""
+
+    field = "type_code"
+
+
+class PurposeRequired(rules.InvalidValue):
+    field = "purpose"
+
+
 class InvalidTemplate(rules.InvalidValue):
     field = "body"
 
@@ -110,6 +120,17 @@ def check_requester(role: str | None, actor_nik: str | None, subject_nik: str,
         return
     if role not in roles.LETTER_CLERKS:
         raise StepNotAllowed(f"role {role!r} may not request letters")
+
+
+def check_request(type_name: str, *, enabled: bool, purpose_required: bool,
+                  purpose: str | None) -> None:
+    """The village offers the type, and a purpose is given where the type needs one."""
+    if not enabled:
+        raise TypeSwitchedOff(f"{type_name} is not offered by this village",
+                              fields={"type_code": ["switched off in this village"]})
+    if purpose_required and not purpose:
+        raise PurposeRequired("purpose is required for this letter",
+                              fields={"purpose": ["Missing data for required field."]})
 
 
 def check_configurer(role: str | None) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 
+from services.common import rules
 from services.common.clock import local_today
 from services.registry.domain import FEMALE, MALE, RegistryRuleError
 
@@ -36,6 +37,12 @@ class BirthDateMismatch(RegistryRuleError):
 
 class InvalidFamilyNumber(RegistryRuleError):
     field = "number"
+
+
+class NikNeverChanges(rules.Refused):
+    """Only a temporary village number is replaced by the issued NIK, once."""
+
+    field = "nik"
 
 
 class InvalidTemporaryNumber(RegistryRuleError):
@@ -152,6 +159,14 @@ def temporary_number(village_code: str, serial: int) -> str:
     if not 1 <= serial <= 999_999:
         raise InvalidTemporaryNumber(f"temporary number serial {serial} out of range 1..999999")
     return f"{TEMPORARY_PREFIX}-{digits}-{serial:06d}"
+
+
+def check_replaceable(has_nik: bool) -> None:
+    """A record's NIK never changes; a temporary number is replaced by the NIK once."""
+    if has_nik:
+        raise NikNeverChanges("A NIK never changes",
+                              fields={"nik": ["The NIK of a record never changes; only a "
+                                              "temporary village number is replaced, once."]})
 
 
 def is_temporary_number(value: str) -> bool:

@@ -8,7 +8,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from services.common import clock, roles
-from services.common.errors import NotFound, Unprocessable, ValidationFailed
+from services.common.errors import NotFound, ValidationFailed
 from services.common.events import to_json_safe
 from services.common.fields import load
 from services.common.outbox import Outbox
@@ -49,12 +49,9 @@ def request_letter(session: Session, outbox: Outbox, data: dict, scope: str | No
     if resident is None or not in_scope(scope, resident.village_code):
         raise NotFound("resident not found", fields={"subject_nik": ["unknown resident"]})
     setting = letter_types.setting(session, resident.village_code, letter_type.type_code)
-    if setting is not None and not setting.enabled:
-        raise Unprocessable(f"{letter_type.name} is not offered by this village",
-                            fields={"type_code": ["switched off in this village"]})
-    if letter_type.purpose_required and not request["purpose"]:
-        raise ValidationFailed("purpose is required for this letter",
-                               fields={"purpose": ["Missing data for required field."]})
+    domain.check_request(letter_type.name, enabled=setting is None or setting.enabled,
+                         purpose_required=letter_type.purpose_required,
+                         purpose=request["purpose"])
     type_fields = letter_type.fields_schema()
     try:
         fields = type_fields.dump(type_fields.load(request["fields"]))

@@ -10,7 +10,7 @@ from services.common import clock
 from services.common.errors import Conflict, NotFound, Unprocessable, ValidationFailed
 from services.common.fields import load
 from services.common.outbox import Outbox
-from services.common.tenancy import in_scope
+from services.common.tenancy import one_in_scope
 from services.registry import domain, events
 from services.registry.app import reads, records
 from services.registry.models import Family, FamilyMembership, Resident
@@ -18,11 +18,8 @@ from services.registry.schemas.families import EndMembershipInput, FamilyInput, 
 
 
 def family(session: Session, number: str, scope: str | None, *, lock: bool = False) -> Family:
-    query = sa.select(Family).where(Family.number == number)
-    found = session.scalar(query.with_for_update() if lock else query)
-    if found is None or not in_scope(scope, found.village_code):
-        raise NotFound("Family card not found")
-    return found
+    return one_in_scope(session, sa.select(Family).where(Family.number == number), scope,
+                        "Family card", lock=lock)
 
 
 def _open_membership(session: Session, resident: Resident) -> FamilyMembership | None:

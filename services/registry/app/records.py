@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from services.common import clock
 from services.common.errors import NotFound
 from services.common.events import to_json_safe
-from services.common.tenancy import in_scope
+from services.common.tenancy import one_in_scope
 from services.registry import events, models
 from services.registry.models import Resident, Village
 
@@ -27,11 +27,8 @@ def village(session: Session, code: str, *, lock: bool = False) -> Village:
 
 
 def resident(session: Session, nik: str, scope: str | None, *, lock: bool = False) -> Resident:
-    query = sa.select(Resident).where(Resident.nik == nik)
-    found = session.scalar(query.with_for_update() if lock else query)
-    if found is None or not in_scope(scope, found.village_code):
-        raise NotFound("Resident not found")
-    return found
+    return one_in_scope(session, sa.select(Resident).where(Resident.nik == nik), scope,
+                        "Resident", lock=lock)
 
 
 def address_columns(address: dict | None) -> dict:

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import clock, rules
-from services.common.errors import Conflict, Unprocessable
+from services.common.errors import Conflict
 from services.common.fields import load
 from services.common.outbox import Outbox
 from services.common.pagination import fetch_page
@@ -96,10 +96,7 @@ def get_resident(session: Session, nik: str, scope: str | None, actor: dict | No
 
 def _replace_temporary_number(session: Session, outbox: Outbox, resident: Resident, nik: str,
                               merged: dict, actor: dict | None) -> None:
-    if resident.has_nik:
-        raise Unprocessable("A NIK never changes",
-                            fields={"nik": ["The NIK of a record never changes; only a temporary "
-                                            "village number is replaced, once."]})
+    identity.check_replaceable(resident.has_nik)
     identity.check_nik(nik, sex=merged["sex"], birth_date=merged["birth_date"])
     _ensure_new_nik(session, nik)
     old = resident.nik
