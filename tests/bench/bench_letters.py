@@ -47,8 +47,10 @@ def main() -> None:
     from services.common.config import get_settings, reset_settings
     from services.common.db import make_engine
     from services.common.objectstore import documents_store
+    from services.common.service import unit_of_work
     from services.common.topology import declare_topology
-    from services.letters import app, tokens
+    from services.letters import tokens
+    from services.letters.app import readmodels
     from tests.integration.letters.conftest import actor, resident_payload, village_payload
     from tests.support.infrastructure import Infrastructure
 
@@ -65,11 +67,10 @@ def main() -> None:
         documents_store().ensure_bucket()
         code = "36.04.05.2001"
         engine = make_engine(get_settings().database_url("letters"), pool_size=2)
-        with Session(engine) as session:
-            app.apply_village(session, village_payload(code, name="Kramatwatu"))
+        with Session(engine) as session, unit_of_work(session):
+            readmodels.apply_village(session, village_payload(code, name="Kramatwatu"))
             nik = resident_payload(code)["nik"]
-            app.apply_resident(session, resident_payload(code, nik=nik))
-            session.commit()
+            readmodels.apply_resident(session, resident_payload(code, nik=nik))
         engine.dispose()
         for name in names[:-1]:
             group.start(name, service_command("letters"))
