@@ -28,6 +28,7 @@ WIRE_ERRORS: dict[type[rules.RuleError], type[errors.DesaError]] = {
     rules.Refused: errors.Unprocessable,
     rules.LoginRefused: errors.Unauthenticated,
     rules.LoginLocked: errors.TooManyAttempts,
+    rules.RuleError: errors.Unprocessable,  # a refusal of no named kind: the rules say no
 }
 
 
