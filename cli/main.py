@@ -1,4 +1,4 @@
-"""The `desa` operator command: database migrations, topology, seeds, accounts, relay, dead letters.
+"""The `desa` operator command: migrations, topology, seeds, accounts, relay, outbox, dead letters.
 
 It runs the services' own application functions against their databases directly (it is an
 operator tool on the same code base), so every change it makes goes out as an outbox event
@@ -26,6 +26,7 @@ from services.common.db import make_engine, session_scope
 from services.common.inbox import QueueMissing, publish_to_queue
 from services.common.outbox import Outbox
 from services.common.tables import dead_letters as _DEAD
+from services.common.tables import outbox as _OUTBOX
 from services.common.topology import declare_topology, service_classes, subscriptions_of
 
 DEFAULT_CREDENTIALS_FILE = Path("var/demo-credentials.json")
@@ -68,9 +69,10 @@ def migrate() -> None:
 
 @cli.command()
 def declare() -> None:
-    """Declare every event exchange and consumer queue on RabbitMQ (before anything publishes)."""
+    """Declare every event exchange, its journal and every consumer queue on RabbitMQ."""
     queues = declare_topology()
-    click.echo(f"declared {len(service_names())} exchanges and {len(queues)} queues")
+    click.echo(f"declared {len(service_names())} exchanges and {len(queues)} queues "
+               "(journals included)")
 
 
 @cli.command()
@@ -228,6 +230,72 @@ def relay() -> None:
         pass
     for thread in threads:
         thread.join(timeout=10)
+
+
+# -- outbox --------------------------------------------------------------------------------------
+@cli.group()
+def outbox() -> None:
+    """Events waiting in the services' outboxes, failing, or set aside by the relay."""
+
+
+@outbox.command("status")
+@click.option("--service", default=None, help="Only this service's outbox.")
+def outbox_status(service: str | None) -> None:
+    """Backlog, failing and set-aside rows per service; exit status 1 if any row is set aside.
+
+    A row is set aside after the relay failed to publish it MAX_ATTEMPTS times (unroutable or
+    rejected by the broker); the later events of its aggregate wait behind it.
+    """
+    from services.common.relay import MAX_ATTEMPTS
+
+    unsent = _OUTBOX.c.sent_at.is_(None)
+    total_set_aside = 0
+    click.echo("service\tunsent\tretrying\tset_aside\toldest_unsent\tlast_sent")
+    problems = []
+    for name in _services_option(service):
+        with _engine(name) as engine, engine.connect() as conn:
+            row = conn.execute(sa.select(
+                sa.func.count().filter(unsent),
+                sa.func.count().filter(unsent, _OUTBOX.c.attempts > 0,
+                                       _OUTBOX.c.attempts < MAX_ATTEMPTS),
+                sa.func.count().filter(unsent, _OUTBOX.c.attempts >= MAX_ATTEMPTS),
+                sa.func.min(_OUTBOX.c.created_at).filter(unsent),
+                sa.func.max(_OUTBOX.c.sent_at))).one()
+            failing = conn.execute(
+                sa.select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.aggregate_id,
+                          _OUTBOX.c.attempts, _OUTBOX.c.last_error)
+                .where(unsent, _OUTBOX.c.attempts > 0).order_by(_OUTBOX.c.id).limit(20)).all()
+        total_set_aside += row[2]
+        stamp = [f"{value:%Y-%m-%d %H:%M:%S}" if value else "-" for value in row[3:]]
+        click.echo(f"{name}\t{row[0]}\t{row[1]}\t{row[2]}\t{stamp[0]}\t{stamp[1]}")
+        problems += [(name, failed) for failed in failing]
+    for name, failed in problems:
+        state = "set aside" if failed.attempts >= MAX_ATTEMPTS else "retrying"
+        error = (failed.last_error or "").splitlines()[0][:100] if failed.last_error else ""
+        click.echo(f"  {name} outbox {failed.id} {failed.type} aggregate {failed.aggregate_id}: "
+                   f"{state} after {failed.attempts} attempt(s): {error}")
+    if total_set_aside:
+        click.echo(f"{total_set_aside} row(s) set aside: fix the cause, then "
+                   "`desa outbox retry --service NAME --all`", err=True)
+        sys.exit(1)
+
+
+@outbox.command("retry")
+@click.argument("outbox_ids", type=int, nargs=-1)
+@click.option("--service", required=True, help="Service whose outbox holds the rows.")
+@click.option("--all", "retry_all", is_flag=True, help="Every set-aside row of that service.")
+def outbox_retry(outbox_ids: tuple[int, ...], service: str, retry_all: bool) -> None:
+    """Give set-aside rows a fresh set of attempts; the relay publishes them in order."""
+    from services.common.relay import MAX_ATTEMPTS
+
+    if bool(outbox_ids) == retry_all:
+        raise click.UsageError("give outbox ids or --all (not both)")
+    name = _services_option(service)[0]
+    chosen = _OUTBOX.c.attempts >= MAX_ATTEMPTS if retry_all else _OUTBOX.c.id.in_(outbox_ids)
+    with _engine(name) as engine, engine.begin() as conn:
+        count = conn.execute(_OUTBOX.update().where(_OUTBOX.c.sent_at.is_(None), chosen)
+                             .values(attempts=0)).rowcount
+    click.echo(f"{count} {name} outbox row(s) queued for the relay again")
 
 
 # -- dead letters --------------------------------------------------------------------------------

@@ -1,9 +1,17 @@
 """Outbox relay: publishes each service's unsent outbox rows to RabbitMQ, in order.
 
-One relay per service is active at a time (a PostgreSQL advisory lock), so events leave in the
-order they were written and order per aggregate holds even when several relay processes run.
-Publishing uses publisher confirms and `mandatory=True`; a row is marked sent only after the
-broker confirmed it. A crash between publish and mark re-publishes: consumers are idempotent.
+One relay per service is active at a time: it holds a PostgreSQL advisory lock on a session of
+its own and checks, on every pass, that the session still holds it; a relay that lost its lock
+stops publishing before a standby takes over (decision 0013). A pass publishes a batch of rows
+with `mandatory=True` on a channel in confirm mode, waits for all their confirms at once, and
+marks the confirmed ones sent in one UPDATE. A crash between publish and mark re-publishes:
+consumers are idempotent.
+
+A row the broker returns (unroutable: a topology fault, since every exchange has a journal queue
+bound to `#`) or rejects is not marked sent: it is retried with backoff, and after
+`MAX_ATTEMPTS` it is set aside together with every later row of the same aggregate, so order per
+aggregate holds while every other aggregate keeps flowing. Each failure is logged at ERROR and
+counted by `desa outbox status`; `desa outbox retry` puts set-aside rows back.
 """
 from __future__ import annotations
 
@@ -12,92 +20,282 @@ import logging
 import threading
 import time
 import zlib
+from collections.abc import Iterator, Sequence
 
 import kombu
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from amqp.exceptions import ChannelError
+from sqlalchemy.engine import Connection, Engine
 
 from services.common.config import get_settings
 from services.common.db import make_engine
 from services.common.tables import outbox as _OUTBOX
-from services.common.topology import event_exchange
+from services.common.topology import consumed_types, declare_on, event_exchange
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+MAX_ATTEMPTS = 8  # with RETRY_BASE_SECONDS = 1: set aside about two minutes after the first try
+RETRY_BASE_SECONDS = 1.0
+RETRY_MAX_SECONDS = 300.0
+CONFIRM_TIMEOUT_SECONDS = 30.0
+STANDBY_POLL_SECONDS = 1.0
+
+# Client-side TCP keepalive on the relay's sessions: a lock session whose server or network went
+# away fails its next check within about 25 s instead of hanging on a dead socket.
+_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+              "keepalives_count": 3}
+
+_HOLDS_LOCK = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND pid = pg_backend_pid() AND objsubid = 1"
+    " AND classid::bigint = :hi AND objid::bigint = :lo)")
 
 
-def _lock_key(service: str) -> int:
+def lock_key(service: str) -> int:
+    """The advisory lock key of `service`'s relay (crc32: fits PostgreSQL's bigint)."""
     return zlib.crc32(f"desa-relay:{service}".encode())
 
 
-class Relay:
-    def __init__(self, service: str, engine: Engine | None = None, amqp_uri: str | None = None):
-        settings = get_settings()
-        self.service = service
-        self.engine = engine or make_engine(settings.database_url(service), pool_size=2)
-        self.amqp_uri = amqp_uri or settings.amqp_uri
+def retry_delay(attempts: int, base: float = RETRY_BASE_SECONDS) -> float:
+    """Seconds before a row that failed `attempts` times is tried again (doubling, capped)."""
+    return min(base * 2 ** max(attempts - 1, 0), RETRY_MAX_SECONDS)
+
+
+class LockLost(Exception):
+    """The relay's lock session no longer holds the advisory lock (or is gone)."""
+
+
+class _ConfirmingPublisher:
+    """One broker connection whose channel is in confirm mode: publishes a batch, then waits for
+    every confirm once, instead of one round trip per message."""
+
+    def __init__(self, amqp_uri: str, service: str):
         self.exchange = event_exchange(service)
-        self._connection: kombu.Connection | None = None
-        self._producer: kombu.Producer | None = None
-        self._returned: list = []
+        self.connection = kombu.Connection(amqp_uri, heartbeat=0)
+        self.connection.ensure_connection(max_retries=3)
+        channel = self.connection.channel()
+        # The relay declares the whole topology itself before its first publish, so an event is
+        # never published before its consumers' queues exist, whatever ran (or not) at deploy.
+        declare_on(channel, [service])
+        channel.confirm_select()
+        channel.events["basic_ack"].add(self._on_ack)
+        channel.events["basic_nack"].add(self._on_nack)
+        channel.events["basic_return"].add(self._on_return)
+        self.producer = kombu.Producer(channel)
+        self._next_tag = 0
+        self._pending: dict[int, int] = {}  # delivery tag -> outbox id
+        self._by_event: dict[str, int] = {}  # event id -> outbox id
+        self._failed: dict[int, str] = {}
 
-    # -- broker -----------------------------------------------------------------------------
-    def _ensure_producer(self) -> kombu.Producer:
-        if self._producer is None:
-            self._connection = kombu.Connection(
-                self.amqp_uri, transport_options={"confirm_publish": True}, heartbeat=0)
-            self._connection.ensure_connection(max_retries=3)
-            channel = self._connection.channel()
-            self.exchange(channel).declare()
-            self._producer = kombu.Producer(channel, on_return=self._on_return)
-        return self._producer
+    def _settle(self, tag: int, multiple: bool, error: str | None) -> None:
+        for settled in [t for t in self._pending if t == tag or (multiple and t < tag)]:
+            row_id = self._pending.pop(settled)
+            if error:
+                self._failed.setdefault(row_id, error)
 
-    def _on_return(self, exception, exchange, routing_key, message) -> None:
-        self._returned.append(routing_key)
+    def _on_ack(self, tag: int, multiple: bool) -> None:
+        self._settle(tag, multiple, None)
+
+    def _on_nack(self, tag: int, multiple: bool) -> None:
+        self._settle(tag, multiple, "rejected by the broker (nack)")
+
+    def _on_return(self, exc, exchange, routing_key, message) -> None:
+        # The broker sends basic.return before the ack of that message.
+        row_id = self._by_event.get(message.properties.get("message_id"))
+        if row_id is not None:
+            self._failed[row_id] = (f"unroutable: no queue bound to {exchange!r} for "
+                                    f"{routing_key!r} (topology fault)")
+
+    def publish(self, rows: Sequence) -> dict[int, str]:
+        """Publish `rows` in order; wait for all confirms. Returns {outbox id: error} of the
+        rows the broker returned or rejected (the others are confirmed)."""
+        self._pending.clear()
+        self._by_event.clear()
+        self._failed = {}
+        for row in rows:
+            self._next_tag += 1
+            self._pending[self._next_tag] = row.id
+            self._by_event[str(row.event_id)] = row.id
+            self.producer.publish(
+                row.envelope, exchange=self.exchange, routing_key=row.type, serializer="json",
+                delivery_mode=2, mandatory=True, message_id=str(row.event_id), retry=False)
+        deadline = time.monotonic() + CONFIRM_TIMEOUT_SECONDS
+        while self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(self._pending)} publisher confirms not received")
+            self.connection.drain_events(timeout=remaining)
+        return self._failed
 
     def close(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):  # closing a broken connection may fail again
-                self._connection.release()
-        self._connection = None
-        self._producer = None
+        with contextlib.suppress(Exception):  # closing a broken connection may fail again
+            self.connection.release()
+
+
+class Relay:
+    def __init__(self, service: str, engine: Engine | None = None, amqp_uri: str | None = None,
+                 *, batch_size: int = BATCH_SIZE, max_attempts: int = MAX_ATTEMPTS,
+                 retry_base_seconds: float = RETRY_BASE_SECONDS,
+                 standby_seconds: float = STANDBY_POLL_SECONDS):
+        settings = get_settings()
+        self.service = service
+        self.engine = engine or make_engine(settings.database_url(service), pool_size=2,
+                                            connect_args=_KEEPALIVE)
+        self.amqp_uri = amqp_uri or settings.amqp_uri
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.retry_base_seconds = retry_base_seconds
+        self.standby_seconds = standby_seconds
+        self._consumed = sorted(consumed_types(service))
+        self._publisher: _ConfirmingPublisher | None = None
+        self._retry_at: dict[int, tuple[float, str]] = {}  # outbox id -> (due, aggregate id)
+        self._isolate = 0  # passes left that publish one row at a time (see publish_pending)
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.close()
+        self._publisher = None
 
     # -- one pass ---------------------------------------------------------------------------
-    def publish_pending(self) -> int:
-        """Publish up to one batch of unsent rows. Returns how many were published."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.event_id, _OUTBOX.c.envelope)
-                .where(_OUTBOX.c.sent_at.is_(None))
-                .order_by(_OUTBOX.c.id).limit(BATCH_SIZE)).all()
-        published = 0
-        for row in rows:
-            try:
-                routed = self._publish(row.type, row.event_id, row.envelope)
-            except Exception as exc:
-                self.close()
-                with self.engine.begin() as conn:
-                    conn.execute(_OUTBOX.update().where(_OUTBOX.c.id == row.id).values(
-                        attempts=_OUTBOX.c.attempts + 1, last_error=repr(exc)[:2000]))
-                raise
-            with self.engine.begin() as conn:
-                conn.execute(_OUTBOX.update().where(_OUTBOX.c.id == row.id).values(
-                    sent_at=sa.func.now(), routed=routed, attempts=_OUTBOX.c.attempts + 1))
-            published += 1
-        return published
+    def publish_pending(self, lock: Connection | None = None) -> int:
+        """Publish up to one batch of due rows and mark the confirmed ones sent.
 
-    def _publish(self, event_type: str, event_id: str, envelope: dict) -> bool:
-        producer = self._ensure_producer()
-        self._returned.clear()
-        producer.publish(
-            envelope, exchange=self.exchange, routing_key=event_type, serializer="json",
-            delivery_mode=2, mandatory=True, message_id=str(event_id), retry=False)
-        routed = not self._returned
-        if not routed:
-            log.info("event has no subscriber yet", extra={"event_type": event_type,
-                                                          "event_id": str(event_id)})
-        return routed
+        With `lock` (the session holding the advisory lock), first checks that it still holds
+        it, and marks rows sent through it: a killed lock session publishes nothing more.
+        Returns how many rows were marked sent.
+        """
+        if lock is not None:
+            self.check_lock(lock)
+        rows = self._due_rows()
+        if not rows:
+            return 0
+        if self._publisher is None:
+            self._publisher = _ConfirmingPublisher(self.amqp_uri, self.service)
+        try:
+            failed = self._publisher.publish(rows)
+        except ChannelError as exc:
+            # The broker closed the channel over one message (too large, for example). In a batch
+            # we cannot tell which: publish the next rows one at a time to find it.
+            self.close()
+            if len(rows) > 1:
+                self._isolate = len(rows)
+                raise
+            failed = {rows[0].id: repr(exc)}
+        except Exception:
+            self.close()  # broker down or confirms lost: no row is to blame; all retried
+            raise
+        self._isolate = max(self._isolate - 1, 0)
+        sent = [row.id for row in rows if row.id not in failed]
+        if sent:
+            # `routed`: whether a service in this checkout consumes the type (the journal gets
+            # every event, so the broker no longer tells the relay that).
+            self._execute(lock, _OUTBOX.update().where(_OUTBOX.c.id.in_(sent)).values(
+                sent_at=sa.func.now(), routed=_OUTBOX.c.type.in_(self._consumed),
+                attempts=_OUTBOX.c.attempts + 1))
+        for row_id in sent:
+            self._retry_at.pop(row_id, None)
+        if failed:
+            self._record_failures(lock, [row for row in rows if row.id in failed], failed)
+        return len(sent)
+
+    def _due_rows(self) -> list:
+        now = time.monotonic()
+        waiting = {aggregate for due, aggregate in self._retry_at.values() if due > now}
+        set_aside = (sa.select(_OUTBOX.c.aggregate_id)
+                     .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts >= self.max_attempts))
+        query = (sa.select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.event_id,
+                           _OUTBOX.c.aggregate_id, _OUTBOX.c.envelope)
+                 .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts < self.max_attempts,
+                        _OUTBOX.c.aggregate_id.not_in(set_aside))
+                 .order_by(_OUTBOX.c.id).limit(1 if self._isolate else self.batch_size))
+        if waiting:  # a row waiting for its retry holds back the later rows of its aggregate
+            query = query.where(_OUTBOX.c.aggregate_id.not_in(sorted(waiting)))
+        with self.engine.connect() as conn:
+            fetched = conn.execute(query).all()
+        # A batch ends before the first aggregate it already holds: if the broker returns or
+        # rejects a row, no later row of that aggregate has gone out ahead of it.
+        batch, seen = [], set()
+        for row in fetched:
+            if row.aggregate_id in seen:
+                break
+            seen.add(row.aggregate_id)
+            batch.append(row)
+        return batch
+
+    def _record_failures(self, lock: Connection | None, rows: list, failed: dict[int, str]) -> None:
+        if any(error.startswith("unroutable") for error in failed.values()):
+            self.close()  # reconnecting declares the topology again, which may heal the fault
+        set_aside = []
+        for row in rows:
+            attempts = self._execute(lock, _OUTBOX.update().where(_OUTBOX.c.id == row.id).values(
+                attempts=_OUTBOX.c.attempts + 1, last_error=failed[row.id][:2000])
+                .returning(_OUTBOX.c.attempts)).scalar_one()
+            if attempts >= self.max_attempts:
+                self._retry_at.pop(row.id, None)
+                set_aside.append(row)
+            else:
+                due = time.monotonic() + retry_delay(attempts, self.retry_base_seconds)
+                self._retry_at[row.id] = (due, row.aggregate_id)
+        first = rows[0]
+        log.error("events not published; retrying with backoff", extra={
+            "service": self.service, "count": len(rows),
+            "event_types": sorted({row.type for row in rows}), "outbox_id": first.id,
+            "error": failed[first.id]})
+        for row in set_aside:
+            log.error("outbox row set aside after %d attempts; later events of its aggregate wait "
+                      "behind it (desa outbox status / desa outbox retry)", self.max_attempts,
+                      extra={"service": self.service, "outbox_id": row.id,
+                             "event_type": row.type, "event_id": str(row.event_id),
+                             "error": failed[row.id]})
+
+    def _execute(self, lock: Connection | None, statement):
+        if lock is None:
+            with self.engine.begin() as conn:
+                return conn.execute(statement)
+        try:
+            return lock.execute(statement)
+        except sa.exc.DBAPIError as exc:
+            raise LockLost(f"lock session failed: {exc.orig!r}") from exc
+
+    # -- the lock ---------------------------------------------------------------------------
+    def check_lock(self, lock: Connection) -> None:
+        """Raise LockLost unless `lock`'s session still holds this relay's advisory lock."""
+        key = lock_key(self.service)
+        try:
+            held = lock.scalar(_HOLDS_LOCK, {"hi": key >> 32, "lo": key & 0xFFFFFFFF})
+        except sa.exc.DBAPIError as exc:
+            raise LockLost(f"lock session failed: {exc.orig!r}") from exc
+        if not held:
+            raise LockLost("the lock session no longer holds the advisory lock")
+
+    @contextlib.contextmanager
+    def _lock_session(self) -> Iterator[Connection | None]:
+        """A session holding the advisory lock, or None if another relay holds it.
+
+        Autocommit: the session is idle between statements, never idle in a transaction, so
+        idle-in-transaction timeouts and poolers do not end it behind the relay's back.
+        """
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            if not conn.scalar(sa.select(sa.func.pg_try_advisory_lock(lock_key(self.service)))):
+                yield None
+                return
+            try:
+                yield conn
+            finally:
+                with contextlib.suppress(Exception):  # a dead session has released it already
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(lock_key(self.service))))
+        finally:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _announce_set_aside(self, lock: Connection) -> None:
+        count = lock.scalar(sa.select(sa.func.count()).select_from(_OUTBOX).where(
+            _OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts >= self.max_attempts))
+        if count:
+            log.error("%d outbox row(s) set aside, holding back their aggregates (desa outbox "
+                      "status)", count, extra={"service": self.service})
 
     # -- loop -------------------------------------------------------------------------------
     def run(self, stop: threading.Event, poll_seconds: float | None = None) -> None:
@@ -105,19 +303,20 @@ class Relay:
         backoff = poll
         while not stop.is_set():
             try:
-                with self.engine.connect() as lock_conn:
-                    if not lock_conn.scalar(sa.select(sa.func.pg_try_advisory_lock(
-                            _lock_key(self.service)))):
-                        stop.wait(1.0)  # another relay is active for this service
+                with self._lock_session() as lock:
+                    if lock is None:
+                        stop.wait(self.standby_seconds)  # another relay is active
                         continue
-                    try:
-                        while not stop.is_set():
-                            if self.publish_pending() < BATCH_SIZE:
-                                stop.wait(poll)
-                            backoff = poll
-                    finally:
-                        lock_conn.execute(sa.select(sa.func.pg_advisory_unlock(
-                            _lock_key(self.service))))
+                    log.info("relay active", extra={"service": self.service})
+                    self._announce_set_aside(lock)
+                    while not stop.is_set():
+                        if not self.publish_pending(lock):
+                            stop.wait(poll)
+                        backoff = poll
+            except LockLost as exc:
+                log.error("relay lost its advisory lock; stopped publishing until it holds it "
+                          "again", extra={"service": self.service, "error": str(exc)})
+                self.close()
             except Exception:
                 log.exception("relay error; retrying", extra={"service": self.service})
                 self.close()

@@ -2,11 +2,14 @@
 
 Event exchanges are `<service>.events` (topic), as nameko names them; each consumer's queue is
 named and bound exactly as nameko's `event_handler` would declare it, so the declare step at
-deploy time and the consumer at start-up agree.
+deploy time and the consumer at start-up agree. Each exchange also has a bounded journal queue
+bound to every routing key, so every event type has a route: a publish that the broker returns
+as unroutable is then a real topology fault, never "nobody subscribes yet" (decision 0012).
 """
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import kombu
@@ -15,10 +18,25 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from services.common.config import SERVICES, get_settings
 
+# The journal keeps the most recent events of a service for operators to look at; nothing
+# consumes it, so its length and age are bounded and the oldest messages are dropped first
+# (drop-head: the default "reject-publish" would make the broker nack new events once full).
+JOURNAL_MAX_LENGTH = 20_000
+JOURNAL_MESSAGE_TTL_MS = 24 * 3600 * 1000
+
 
 def event_exchange(service: str) -> kombu.Exchange:
     return kombu.Exchange(f"{service}.events", type="topic", durable=True, delivery_mode=2,
                           auto_delete=False)
+
+
+def journal_queue(service: str) -> kombu.Queue:
+    """`<service>.events.journal`: receives every event of `service` (routing key `#`)."""
+    return kombu.Queue(f"{service}.events.journal", exchange=event_exchange(service),
+                       routing_key="#", durable=True, auto_delete=False, exclusive=False,
+                       queue_arguments={"x-max-length": JOURNAL_MAX_LENGTH,
+                                        "x-overflow": "drop-head",
+                                        "x-message-ttl": JOURNAL_MESSAGE_TTL_MS})
 
 
 @dataclass(frozen=True)
@@ -63,16 +81,34 @@ def service_classes() -> list[type]:
     return classes
 
 
-def declare_topology(amqp_uri: str | None = None) -> list[str]:
-    """Declare every event exchange and every consumer queue. Returns the queue names."""
-    classes = service_classes()
+def all_subscriptions() -> list[Subscription]:
+    """Every event consumer of the services in this checkout."""
+    return [sub for cls in service_classes() for sub in subscriptions_of(cls)]
+
+
+def consumed_types(source: str) -> frozenset[str]:
+    """The event types of `source` that some service in this checkout consumes."""
+    return frozenset(sub.event_type for sub in all_subscriptions() if sub.source == source)
+
+
+def declare_on(channel, sources: Iterable[str] = ()) -> list[str]:
+    """Declare on `channel` the exchange and journal of every service in this checkout (and of
+    `sources`), then every consumer queue. Idempotent. Returns the queue names declared."""
+    names = list(dict.fromkeys([*(cls.name for cls in service_classes()), *sources]))
     declared = []
-    with kombu.Connection(amqp_uri or get_settings().amqp_uri) as conn:
-        channel = conn.channel()
-        for cls in classes:
-            event_exchange(cls.name)(channel).declare()
-        for cls in classes:
-            for sub in subscriptions_of(cls):
-                sub.queue()(channel).declare()
-                declared.append(sub.queue_name)
+    for name in names:
+        journal = journal_queue(name)
+        journal(channel).declare()  # declares the exchange first
+        declared.append(journal.name)
+    for sub in all_subscriptions():
+        sub.queue()(channel).declare()
+        declared.append(sub.queue_name)
     return declared
+
+
+def declare_topology(amqp_uri: str | None = None, sources: Iterable[str] = (),
+                     max_retries: int | None = 3) -> list[str]:
+    """Connect (retrying a few times) and declare the whole topology. Returns the queue names."""
+    with kombu.Connection(amqp_uri or get_settings().amqp_uri) as conn:
+        conn.ensure_connection(max_retries=max_retries)
+        return declare_on(conn.channel(), sources)
