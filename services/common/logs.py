@@ -5,6 +5,7 @@ import contextvars
 import logging
 import re
 import sys
+from typing import Any
 
 from nameko.extensions import DependencyProvider
 from pythonjsonlogger.json import JsonFormatter
@@ -45,6 +46,9 @@ class DomainRefusalFilter(logging.Filter):
 
 NIK_LIKE = re.compile(r"(?<!\d)(\d{4})\d{8}(\d{4})(?!\d)")
 _PLAIN = logging.Formatter()
+# Attributes every LogRecord has; anything else on a record came in through `extra`.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime"}
 
 
 def mask_personal_numbers(text: str) -> str:
@@ -52,11 +56,31 @@ def mask_personal_numbers(text: str) -> str:
     return NIK_LIKE.sub(r"\1********\2", text)
 
 
+def mask_value(value: Any) -> Any:
+    """`value` with every NIK-like number masked, however deep; values without one unchanged.
+
+    Strings are masked in place, containers item by item; anything else (an exception, a
+    number) is masked as the text the JSON formatter would write for it.
+    """
+    if value is None or isinstance(value, bool | float):
+        return value
+    if isinstance(value, str):
+        return mask_personal_numbers(value)
+    if isinstance(value, dict):
+        return {mask_value(key): mask_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [mask_value(item) for item in value]
+    text = str(value)
+    masked = mask_personal_numbers(text)
+    return value if masked == text else masked
+
+
 class PersonalDataFilter(logging.Filter):
     """The last guard: no log line carries a whole NIK or No. KK, whoever wrote it.
 
-    Database errors quote the values they choke on, and nameko logs unexpected errors with
-    their message and traceback; masking here covers them all.
+    Database errors quote the values they choke on (`Key (nik)=(...)`), nameko logs unexpected
+    errors with their message and traceback, and handlers log `repr(exc)` as an extra field:
+    the message, every extra field, the traceback and the stack are all masked here.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -64,11 +88,16 @@ class PersonalDataFilter(logging.Filter):
         masked = mask_personal_numbers(message)
         if masked != message:
             record.msg, record.args = masked, ()
+        for name, value in list(vars(record).items()):
+            if name not in _RECORD_ATTRIBUTES:
+                setattr(record, name, mask_value(value))
         if record.exc_info:
             record.exc_text = mask_personal_numbers(_PLAIN.formatException(record.exc_info))
             record.exc_info = None
         elif record.exc_text:
             record.exc_text = mask_personal_numbers(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_personal_numbers(record.stack_info)
         return True
 
 

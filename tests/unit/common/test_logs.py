@@ -60,3 +60,20 @@ def test_other_errors_pass_through_untouched():
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom %s", ("disk",), None)
     assert DomainRefusalFilter().filter(record) and record.getMessage() == "boom disk"
     assert RequestIdFilter().filter(record) and record.request_id is None
+
+
+def test_every_extra_field_is_masked_however_it_is_nested(json_logs):
+    log = logging.getLogger("services.common.inbox")
+    error = ValueError("Key (nik)=(3604054101909001) already exists.")
+    log.warning("event handler failed", extra={
+        "error": repr(error), "exception": error, "attempt": 1, "nik_number": 3604054101909001,
+        "detail": {"family": ["3604051201230009", {"head": "3604054101909001"}]},
+        "pair": ("3604054101909001", None)}, stack_info=True)
+    line = json.loads(json_logs.getvalue().strip().splitlines()[-1])
+    text = json.dumps(line)
+    assert "3604054101909001" not in text and "3604051201230009" not in text
+    assert line["error"] == "ValueError('Key (nik)=(3604********9001) already exists.')"
+    assert line["exception"] == "Key (nik)=(3604********9001) already exists."
+    assert line["nik_number"] == "3604********9001" and line["attempt"] == 1
+    assert line["detail"] == {"family": ["3604********0009", {"head": "3604********9001"}]}
+    assert line["pair"] == ["3604********9001", None]
