@@ -77,8 +77,8 @@ def test_migrate_creates_the_databases_and_twice_leaves_them_at_their_head(datab
         assert scalar(cls.name, "SELECT count(*) FROM outbox") is not None
 
 
-def test_declare_twice_declares_every_exchange_and_consumer_queue(databases):
-    from services.common.topology import service_classes, subscriptions_of
+def test_declare_twice_declares_every_exchange_journal_and_consumer_queue(databases):
+    from services.common.topology import journal_queue, service_classes, subscriptions_of
 
     desa("declare")
     desa("declare")
@@ -87,6 +87,7 @@ def test_declare_twice_declares_every_exchange_and_consumer_queue(databases):
         for cls in service_classes():
             # passive: raises if it does not exist
             channel.exchange_declare(f"{cls.name}.events", "topic", passive=True)
+            channel.queue_declare(journal_queue(cls.name).name, passive=True)
             for sub in subscriptions_of(cls):
                 channel.queue_declare(sub.queue_name, passive=True)
 
@@ -161,6 +162,52 @@ def test_relay_publishes_waiting_events_and_stops_on_sigterm(databases):
         engine.dispose()
     assert scalar(service, "SELECT count(*) FROM outbox WHERE event_id = :e "
                   "AND sent_at IS NOT NULL", e=envelope["event_id"]) == 1
+
+
+# -- outbox --------------------------------------------------------------------------------------
+@pytest.fixture
+def failing_rows(databases):
+    """Two rows of the first service's outbox the relay failed on: one still retrying, one set
+    aside after MAX_ATTEMPTS."""
+    from services.common.relay import MAX_ATTEMPTS
+    from services.common.topology import service_classes
+
+    service = service_classes()[0].name
+    engine = make_engine(get_settings().database_url(service), poolclass=sa.pool.NullPool)
+    ids = []
+    with engine.begin() as conn:
+        for attempts, error in [(2, "unroutable: no queue bound (topology fault)"),
+                                (MAX_ATTEMPTS, "rejected by the broker (nack)")]:
+            envelope = make_envelope(source=service, type="thing.stuck", village_code=None,
+                                     aggregate_id=f"stuck-{uuid.uuid4().hex[:6]}", payload={})
+            ids.append(conn.execute(OUTBOX.insert().values(
+                event_id=envelope["event_id"], type="thing.stuck", village_code=None,
+                aggregate_id=envelope["aggregate_id"], envelope=envelope, attempts=attempts,
+                last_error=error).returning(OUTBOX.c.id)).scalar_one())
+    yield service, ids
+    with engine.begin() as conn:
+        conn.execute(OUTBOX.delete().where(OUTBOX.c.id.in_(ids)))
+    engine.dispose()
+
+
+def test_outbox_status_counts_failing_and_set_aside_rows_and_fails(failing_rows):
+    service, (retrying, set_aside) = failing_rows
+    result = CliRunner().invoke(cli, ["outbox", "status", "--service", service])
+    assert result.exit_code == 1, result.output
+    [counts] = [line for line in result.output.splitlines() if line.startswith(f"{service}\t")]
+    unsent, retrying_count, set_aside_count = counts.split("\t")[1:4]
+    assert int(unsent) >= 2 and int(retrying_count) >= 1 and set_aside_count == "1"
+    assert f"outbox {retrying} thing.stuck" in result.output and "retrying after 2" in result.output
+    assert f"outbox {set_aside} thing.stuck" in result.output and "set aside" in result.output
+    assert "desa outbox retry" in result.output
+
+
+def test_outbox_retry_gives_set_aside_rows_fresh_attempts(failing_rows):
+    service, (_, set_aside) = failing_rows
+    assert "1 " in desa("outbox", "retry", "--service", service, "--all")
+    assert scalar(service, "SELECT attempts FROM outbox WHERE id = :i", i=set_aside) == 0
+    result = CliRunner().invoke(cli, ["outbox", "status", "--service", service])
+    assert result.exit_code == 0, result.output
 
 
 # -- seeds ---------------------------------------------------------------------------------------
