@@ -74,3 +74,30 @@ def test_compose_runs_every_existing_service():
     for cls in service_classes():
         command = compose["services"][cls.name]["command"]
         assert command == ["python", "-m", "services.common.runner", cls.name]
+
+
+def _deployments() -> list[dict]:
+    docs = []
+    for path in (ROOT / "deploy/k8s").glob("*.yaml"):
+        docs += [doc for doc in yaml.safe_load_all(path.read_text())
+                 if doc and doc.get("kind") == "Deployment"]
+    return docs
+
+
+def test_every_kubernetes_pod_that_publishes_or_consumes_declares_the_topology_first():
+    for deployment in _deployments():
+        spec = deployment["spec"]["template"]["spec"]
+        if deployment["metadata"]["name"] == "gateway":  # RPC only: no events
+            continue
+        commands = [init["command"] for init in spec.get("initContainers", [])]
+        assert ["desa", "declare"] in commands, deployment["metadata"]["name"]
+
+
+def test_compose_starts_every_platform_process_after_the_setup_completed():
+    compose = yaml.safe_load((ROOT / "deploy/compose/docker-compose.yml").read_text())
+    services = compose["services"]
+    assert "desa declare" in " ".join(services["setup"]["command"])
+    for name, service in services.items():
+        if service.get("image", "").startswith("desa-digital") and name != "setup":
+            condition = service["depends_on"]["setup"]["condition"]
+            assert condition == "service_completed_successfully", name
