@@ -2,10 +2,10 @@
 
 One relay per service is active at a time: it holds a PostgreSQL advisory lock on a session of
 its own and checks, on every pass, that the session still holds it; a relay that lost its lock
-stops publishing before a standby takes over (decision 0013). A pass publishes a batch of rows
-with `mandatory=True` on a channel in confirm mode, waits for all their confirms at once, and
-marks the confirmed ones sent in one UPDATE. A crash between publish and mark re-publishes:
-consumers are idempotent.
+stops publishing before a standby takes over (decision 0013). A pass takes a batch of rows,
+publishes them with `mandatory=True` on a channel in confirm mode, waiting for confirms once per
+segment (a run of rows with no aggregate twice) instead of once per row, and marks the confirmed
+ones sent in one UPDATE. A crash between publish and mark re-publishes: consumers are idempotent.
 
 A row the broker returns (unroutable: a topology fault, since every exchange has a journal queue
 bound to `#`) or rejects is not marked sent: it is retried with backoff, and after
@@ -55,6 +55,24 @@ _HOLDS_LOCK = sa.text(
 def lock_key(service: str) -> int:
     """The advisory lock key of `service`'s relay (crc32: fits PostgreSQL's bigint)."""
     return zlib.crc32(f"desa-relay:{service}".encode())
+
+
+def _segments(rows: Sequence) -> Iterator[list]:
+    """Consecutive runs of `rows` in which no aggregate appears twice.
+
+    The relay waits for a segment's confirms before publishing the next: if the broker returns
+    or rejects a row, no later row of its aggregate has gone out ahead of it.
+    """
+    segment: list = []
+    seen: set[str] = set()
+    for row in rows:
+        if row.aggregate_id in seen:
+            yield segment
+            segment, seen = [], set()
+        segment.append(row)
+        seen.add(row.aggregate_id)
+    if segment:
+        yield segment
 
 
 def retry_delay(attempts: int, base: float = RETRY_BASE_SECONDS) -> float:
@@ -171,22 +189,33 @@ class Relay:
         if not rows:
             return 0
         if self._publisher is None:
-            self._publisher = _ConfirmingPublisher(self.amqp_uri, self.service)
-        try:
-            failed = self._publisher.publish(rows)
-        except ChannelError as exc:
-            # The broker closed the channel over one message (too large, for example). In a batch
-            # we cannot tell which: publish the next rows one at a time to find it.
-            self.close()
-            if len(rows) > 1:
-                self._isolate = len(rows)
+            try:
+                self._publisher = _ConfirmingPublisher(self.amqp_uri, self.service)
+            except Exception:
+                self.close()
                 raise
-            failed = {rows[0].id: repr(exc)}
-        except Exception:
-            self.close()  # broker down or confirms lost: no row is to blame; all retried
-            raise
-        self._isolate = max(self._isolate - 1, 0)
-        sent = [row.id for row in rows if row.id not in failed]
+        sent: list[int] = []
+        failed: dict[int, str] = {}
+        error: Exception | None = None
+        for segment in _segments(rows):
+            try:
+                failed = self._publisher.publish(segment)
+            except ChannelError as exc:
+                # The broker closed the channel over one message (too large, for example). In a
+                # segment we cannot tell which: publish the next rows one at a time to find it.
+                self.close()
+                if len(segment) > 1:
+                    self._isolate, error = len(segment), exc
+                else:
+                    failed = {segment[0].id: repr(exc)}
+            except Exception as exc:  # noqa: BLE001 - broker down, confirms lost: retried
+                self.close()
+                error = exc
+            sent += [row.id for row in segment if row.id not in failed and error is None]
+            if failed or error:
+                break
+        if error is None:
+            self._isolate = max(self._isolate - 1, 0)
         if sent:
             # `routed`: whether a service in this checkout consumes the type (the journal gets
             # every event, so the broker no longer tells the relay that).
@@ -197,6 +226,8 @@ class Relay:
             self._retry_at.pop(row_id, None)
         if failed:
             self._record_failures(lock, [row for row in rows if row.id in failed], failed)
+        if error is not None:
+            raise error
         return len(sent)
 
     def _due_rows(self) -> list:
@@ -212,16 +243,7 @@ class Relay:
         if waiting:  # a row waiting for its retry holds back the later rows of its aggregate
             query = query.where(_OUTBOX.c.aggregate_id.not_in(sorted(waiting)))
         with self.engine.connect() as conn:
-            fetched = conn.execute(query).all()
-        # A batch ends before the first aggregate it already holds: if the broker returns or
-        # rejects a row, no later row of that aggregate has gone out ahead of it.
-        batch, seen = [], set()
-        for row in fetched:
-            if row.aggregate_id in seen:
-                break
-            seen.add(row.aggregate_id)
-            batch.append(row)
-        return batch
+            return conn.execute(query).all()
 
     def _record_failures(self, lock: Connection | None, rows: list, failed: dict[int, str]) -> None:
         if any(error.startswith("unroutable") for error in failed.values()):
