@@ -2,7 +2,7 @@
 
 One relay per service is active at a time: it holds a PostgreSQL advisory lock on a session of
 its own and checks, on every pass, that the session still holds it; a relay that lost its lock
-stops publishing before a standby takes over (decision 0013). A pass takes a batch of rows,
+stops publishing before a standby takes over (decision 0021). A pass takes a batch of rows,
 publishes them with `mandatory=True` on a channel in confirm mode, waiting for confirms once per
 segment (a run of rows with no aggregate twice) instead of once per row, and marks the confirmed
 ones sent in one UPDATE. A crash between publish and mark re-publishes: consumers are idempotent.
@@ -250,9 +250,10 @@ class Relay:
             self.close()  # reconnecting declares the topology again, which may heal the fault
         set_aside = []
         for row in rows:
-            attempts = self._execute(lock, _OUTBOX.update().where(_OUTBOX.c.id == row.id).values(
-                attempts=_OUTBOX.c.attempts + 1, last_error=failed[row.id][:2000])
-                .returning(_OUTBOX.c.attempts)).scalar_one()
+            [(attempts,)] = self._execute(lock, _OUTBOX.update().where(_OUTBOX.c.id == row.id)
+                                          .values(attempts=_OUTBOX.c.attempts + 1,
+                                                  last_error=failed[row.id][:2000])
+                                          .returning(_OUTBOX.c.attempts))
             if attempts >= self.max_attempts:
                 self._retry_at.pop(row.id, None)
                 set_aside.append(row)
@@ -271,12 +272,16 @@ class Relay:
                              "event_type": row.type, "event_id": str(row.event_id),
                              "error": failed[row.id]})
 
-    def _execute(self, lock: Connection | None, statement):
+    def _execute(self, lock: Connection | None, statement) -> list:
+        """Run `statement` on the lock session (without one: in its own transaction); returns
+        the rows it returned. A failing lock session means the lock is gone."""
         if lock is None:
             with self.engine.begin() as conn:
-                return conn.execute(statement)
+                result = conn.execute(statement)
+                return result.all() if result.returns_rows else []
         try:
-            return lock.execute(statement)
+            result = lock.execute(statement)
+            return result.all() if result.returns_rows else []
         except sa.exc.DBAPIError as exc:
             raise LockLost(f"lock session failed: {exc.orig!r}") from exc
 

@@ -4,7 +4,7 @@ Event exchanges are `<service>.events` (topic), as nameko names them; each consu
 named and bound exactly as nameko's `event_handler` would declare it, so the declare step at
 deploy time and the consumer at start-up agree. Each exchange also has a bounded journal queue
 bound to every routing key, so every event type has a route: a publish that the broker returns
-as unroutable is then a real topology fault, never "nobody subscribes yet" (decision 0012).
+as unroutable is then a real topology fault, never "nobody subscribes yet" (decision 0020).
 """
 from __future__ import annotations
 
