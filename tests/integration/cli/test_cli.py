@@ -21,6 +21,7 @@ from services.common.config import get_settings
 from services.common.db import drop_database, make_engine
 from services.common.events import make_envelope
 from services.common.tables import dead_letters as DEAD
+from services.common.tables import outbox as OUTBOX
 
 ROOT = Path(__file__).resolve().parents[3]
 

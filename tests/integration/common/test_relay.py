@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 
 import kombu
 import pytest
@@ -17,7 +16,6 @@ from services.common.outbox import Outbox
 from services.common.relay import Relay, lock_key
 from services.common.topology import all_subscriptions, event_exchange, journal_queue
 from tests.integration.common.conftest import KERNEL, outbox
-from tests.support.infrastructure import rabbitmqctl
 
 
 def record(engine, n: int, aggregates=("a", "b", "c"), type_="thing.happened",
@@ -60,16 +58,6 @@ def listener(broker):
     queue.purge()
     yield lambda expected, timeout=10.0: drain(queue, expected, timeout)
     queue.delete()
-
-
-@pytest.fixture
-def fresh_vhost(infra):
-    """An empty vhost, as on a first deploy where nothing declared the topology yet."""
-    vhost = f"{infra.vhost}_fresh{uuid.uuid4().hex[:6]}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    rabbitmqctl("delete_vhost", vhost)
 
 
 def publish_all(relay: Relay) -> int:

@@ -6,15 +6,12 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import kombu
-import pytest
 from amqp.exceptions import NotFound
 
 from services.common.topology import all_subscriptions, journal_queue, service_classes
-from tests.support.infrastructure import rabbitmqctl
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -30,15 +27,6 @@ def _missing_queues(amqp_uri: str, names: list[str]) -> list[str]:
             except NotFound:
                 missing.append(name)
     return missing
-
-
-@pytest.fixture
-def fresh_vhost(infra):
-    vhost = f"{infra.vhost}_start{uuid.uuid4().hex[:6]}"
-    rabbitmqctl("add_vhost", vhost)
-    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    yield f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
-    rabbitmqctl("delete_vhost", vhost)
 
 
 def test_a_starting_service_declares_every_journal_and_consumer_queue(migrated, fresh_vhost,
