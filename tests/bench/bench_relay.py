@@ -21,7 +21,7 @@ def per_row_confirm(engine, amqp_uri: str) -> None:
     import kombu
     import sqlalchemy as sa
 
-    from services.common.relay import _OUTBOX
+    from services.common.tables import outbox
     from services.common.topology import event_exchange
 
     exchange = event_exchange(SOURCE)
@@ -29,10 +29,10 @@ def per_row_confirm(engine, amqp_uri: str) -> None:
         producer = kombu.Producer(conn.channel())
         while True:
             with engine.connect() as db:
-                rows = db.execute(sa.select(_OUTBOX.c.id, _OUTBOX.c.type, _OUTBOX.c.event_id,
-                                            _OUTBOX.c.envelope)
-                                  .where(_OUTBOX.c.sent_at.is_(None))
-                                  .order_by(_OUTBOX.c.id).limit(200)).all()
+                rows = db.execute(sa.select(outbox.c.id, outbox.c.type, outbox.c.event_id,
+                                            outbox.c.envelope)
+                                  .where(outbox.c.sent_at.is_(None))
+                                  .order_by(outbox.c.id).limit(200)).all()
             if not rows:
                 return
             for row in rows:
@@ -40,8 +40,8 @@ def per_row_confirm(engine, amqp_uri: str) -> None:
                                  serializer="json", delivery_mode=2, mandatory=True,
                                  message_id=str(row.event_id), retry=False)
                 with engine.begin() as db:
-                    db.execute(_OUTBOX.update().where(_OUTBOX.c.id == row.id).values(
-                        sent_at=sa.func.now(), routed=True, attempts=_OUTBOX.c.attempts + 1))
+                    db.execute(outbox.update().where(outbox.c.id == row.id).values(
+                        sent_at=sa.func.now(), routed=True, attempts=outbox.c.attempts + 1))
 
 
 def batched(batch_size: int) -> Callable:
@@ -64,10 +64,9 @@ def record_events(engine, count: int, aggregates: int | None) -> None:
     from sqlalchemy.orm import Session
 
     from services.common.outbox import Outbox
-    from services.common.relay import _OUTBOX
 
     with Session(engine) as session:
-        Outbox(SOURCE, _OUTBOX).record_many(session, [
+        Outbox(SOURCE).record_many(session, [
             {"type": "resident.registered", "village_code": "36.04.05.2001",
              "aggregate_id": f"resident-{i % aggregates if aggregates else i}",
              "payload": {"seq": i, "name": "Siti Contoh", "village_code": "36.04.05.2001"}}
@@ -81,7 +80,7 @@ def main() -> None:
 
     from services.common.config import get_settings
     from services.common.db import create_database, drop_database, make_engine
-    from services.common.outbox import outbox_table
+    from services.common.tables import outbox
     from services.common.topology import declare_topology, event_exchange
     from tests.support.infrastructure import Infrastructure
 
@@ -91,7 +90,7 @@ def main() -> None:
     try:
         create_database(url)
         engine = make_engine(url, pool_size=2)
-        outbox_table(sa.MetaData()).create(engine)
+        outbox.create(engine)
         amqp_uri = get_settings().amqp_uri
         declare_topology(amqp_uri, sources=[SOURCE])
         with kombu.Connection(amqp_uri) as conn:
