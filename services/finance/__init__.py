@@ -1,0 +1,1 @@
+"""Village finance: APBDes, payment requests (SPP), cash books and realisation reports."""
