@@ -71,6 +71,11 @@ def check_editable(status: str) -> None:
                              "amendment.", field="status")
 
 
+def check_has_lines(count: int) -> None:
+    if count == 0:
+        raise BudgetNotInState("A budget without lines cannot be approved.", field="lines")
+
+
 def check_spendable(status: str) -> None:
     if status not in SPENDABLE:
         raise BudgetNotApproved(f"The budget is {status}: money moves only once it is approved.",

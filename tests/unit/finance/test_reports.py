@@ -112,3 +112,28 @@ def test_the_regency_sees_dana_desa_budgeted_received_and_spent():
 
 def test_semester_one_ends_in_june():
     assert reports.semester_end(2026) == date(2026, 6, 30)
+
+
+def test_the_report_as_csv_xlsx_and_pdf():
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from services.finance import exports
+
+    report = {"village_code": "36.04.05.2001", "year": 2026,
+              **reports.realisation(REF, figures(), "account", entries())}
+    rows = list(csv.reader(io.StringIO(exports.to_csv(report).decode("utf-8-sig"))))
+    assert rows[0] == ["Kode", "Uraian", "Anggaran", "Realisasi", "Lebih/(Kurang)", "%"]
+    assert ["5.3.5.01", "Belanja Modal Jalan Desa (Rabat Beton)", "700000", "500000",
+            "200000", "71.43"] in rows
+    assert rows[-1][1:4] == ["SiLPA/SiKPA", "450000", "350000"]
+    sheet = load_workbook(io.BytesIO(exports.to_xlsx(report, semester=True))).active
+    assert "Semester Pertama" in sheet["A1"].value
+    assert any(row[0] == "4.2.1" and row[3] == 1_000_000
+               for row in sheet.iter_rows(values_only=True))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(
+        exports.to_pdf(report))).pages)
+    assert "1.000.000" in text and "Rabat Beton" in text
