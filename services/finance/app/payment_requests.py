@@ -25,8 +25,6 @@ from services.finance.domain.taxes import Withholding
 from services.finance.models import Evidence, PaymentRequest, PaymentRequestStep
 
 _REQUEST = schemas.PaymentRequest()
-EVIDENCE_TYPES = ("application/pdf", "image/jpeg", "image/png")
-MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 
 
 def request_dict(request: PaymentRequest) -> dict:
@@ -172,7 +170,7 @@ def evidence_key(session: Session, request_id: str, scope: str | None, actor: di
     request = records.payment_request(session, request_id, scope)
     _check_open_for_evidence(request)
     return {"key": document_key(request.village_code, "finance", "evidence"),
-            "max_bytes": MAX_EVIDENCE_BYTES, "allowed": list(EVIDENCE_TYPES)}
+            "max_bytes": payments.MAX_EVIDENCE_BYTES, "allowed": list(payments.EVIDENCE_TYPES)}
 
 
 def _check_open_for_evidence(request: PaymentRequest) -> None:
@@ -197,8 +195,8 @@ def record_evidence(session: Session, store: ObjectStoreClient, request_id: str,
         except Exception as exc:  # noqa: BLE001 - a missing object is the caller's mistake
             raise ValidationFailed("The uploaded file was not found",
                                    fields={"key": ["No such object."]}) from exc
-        content_type = sniff_document(data[:SNIFF_BYTES], len(data), EVIDENCE_TYPES,
-                                      MAX_EVIDENCE_BYTES)
+        content_type = sniff_document(data[:SNIFF_BYTES], len(data), payments.EVIDENCE_TYPES,
+                                      payments.MAX_EVIDENCE_BYTES)
     except Exception:
         store.remove(key)
         raise

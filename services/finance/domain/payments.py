@@ -31,6 +31,9 @@ SUBMITTED, VERIFIED, APPROVED, PAID, SETTLED, REJECTED = (
 STATUSES = (SUBMITTED, VERIFIED, APPROVED, PAID, SETTLED, REJECTED)
 FILERS = (OFFICER, SECRETARY, HEAD)
 ADVANCE_DEADLINE_WORKING_DAYS = 10
+# Evidence: receipts (kuitansi), invoices and photos of the work.
+EVIDENCE_TYPES = ("application/pdf", "image/jpeg", "image/png")
+MAX_EVIDENCE_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
