@@ -170,3 +170,6 @@ class FinanceService(ServiceBase):
     @transaction
     def regency_view(self, year: int, query: dict) -> list:
         return reports.regency_view(self.db, year, query)
+
+
+SERVICE = FinanceService
