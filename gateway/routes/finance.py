@@ -175,7 +175,7 @@ def budget_versions(code: str, year: str):
 
 @blp.route("/villages/<code>/budgets/<year>/import", methods=["POST"])
 @requires(*DRAFTERS)
-@blp.arguments(FileForm, location="files")
+@blp.arguments(FileForm, location="files", error_status_code=400)
 @blp.response(200, schemas.ImportReport)
 @blp.alt_response(422, schema=ErrorSchema,
                   description="Rows with errors (fields.rows: line, field, message); nothing "
@@ -284,7 +284,7 @@ def get_payment_request(request_id: str):
 
 @blp.route("/payment-requests/<request_id>/evidence", methods=["POST"])
 @requires(*DRAFTERS, roles.TREASURER)
-@blp.arguments(FileForm, location="files")
+@blp.arguments(FileForm, location="files", error_status_code=400)
 @blp.response(201, schemas.PaymentRequest)
 @blp.alt_response(400, schema=ErrorSchema, description="Not a PDF, JPEG or PNG, or too large.")
 def add_evidence(form: dict, request_id: str):
