@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from services.common.rules import RuleError
 from services.finance.domain.budgets import LineInput, check_line
@@ -66,7 +67,9 @@ def _table(content: bytes, filename: str) -> list[list[object]]:
     if filename.lower().endswith(".xlsx"):
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).active
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        # openpyxl reports a broken workbook in many ways; all mean "not a workbook we read".
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, TypeError,
+                OSError) as exc:
             raise ValueError("not a readable XLSX workbook") from exc
         return [list(row) for row in sheet.iter_rows(values_only=True)]
     try:

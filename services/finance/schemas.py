@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.common.pagination import PageArgs, page_schema
 from services.finance.domain import books, budgets, payments, reports
+from services.finance.domain.values import MAX_AMOUNT
 
 YEAR = validate.Range(min=2000, max=2100)
 ACCOUNT_CODE = validate.Regexp(r"^\d(\.\d{1,2}){0,3}$", error="Looks like 5.2.1 or 5.2.1.01.")
@@ -21,7 +22,7 @@ NTPN = validate.Regexp(r"^[0-9A-Z]{16}$", error="An NTPN is 16 letters or digits
 def money(required: bool = True, **kwargs) -> fields.Integer:
     """Whole rupiah, positive, strictly an integer."""
     return fields.Integer(required=required, strict=True,
-                          validate=validate.Range(min=1, max=10**15), **kwargs)
+                          validate=validate.Range(min=1, max=MAX_AMOUNT), **kwargs)
 
 
 def text(max_length: int, required: bool = True, **kwargs) -> fields.String:
@@ -95,7 +96,7 @@ class Pay(Schema):
 
 class Settle(Schema):
     actual_amount = fields.Integer(required=True, strict=True,
-                                   validate=validate.Range(min=0, max=10**15))
+                                   validate=validate.Range(min=0, max=MAX_AMOUNT))
 
 
 class TaxDepositCreate(Schema):

@@ -91,8 +91,8 @@ PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 def parse_period(text: str) -> tuple[int, int]:
     """"2026-03" -> (2026, 3)."""
     match = PERIOD.match(text or "")
-    if not match:
-        raise InvalidValue("A month is written YYYY-MM.", field="period")
+    if not match or not 2000 <= int(match.group(1)) <= 2100:
+        raise InvalidValue("A month is written YYYY-MM (years 2000 to 2100).", field="period")
     return int(match.group(1)), int(match.group(2))
 
 

@@ -6,6 +6,9 @@ from datetime import date
 
 from services.finance.domain.errors import InvalidValue, NotPermitted
 
+# A quadrillion rupiah: far above any village's year, far below BIGINT's limit.
+MAX_AMOUNT = 10**15
+
 
 def check_amount(value: object, field: str = "amount", *, allow_zero: bool = False) -> int:
     """Money is a whole number of rupiah: an int (never a float or a bool), positive."""
@@ -13,6 +16,8 @@ def check_amount(value: object, field: str = "amount", *, allow_zero: bool = Fal
         raise InvalidValue("Amounts are whole rupiah (an integer).", field=field)
     if value < 0 or (value == 0 and not allow_zero):
         raise InvalidValue("Amounts must be positive.", field=field)
+    if value > MAX_AMOUNT:
+        raise InvalidValue(f"Amounts are at most {MAX_AMOUNT}.", field=field)
     return value
 
 

@@ -58,7 +58,7 @@ def test_periods_are_written_yyyy_mm():
     assert books.parse_period("2026-03") == (2026, 3)
     assert books.month_end(2026, 2) == date(2026, 2, 28)
     assert books.month_end(2026, 12) == date(2026, 12, 31)
-    for bad in ("2026-13", "2026-3", "03-2026", "", None):
+    for bad in ("2026-13", "2026-3", "03-2026", "0000-01", "", None):
         with pytest.raises(InvalidValue):
             books.parse_period(bad)
 

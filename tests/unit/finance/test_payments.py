@@ -142,3 +142,11 @@ def test_postings_are_positive_receipts_or_payments():
         books.check_posting(books.Posting("refund", 1, "4.2.1", "x"))
     with pytest.raises(InvalidValue):
         books.check_posting(books.Posting("payment", 0, "5.2.1", "x"))
+
+
+def test_amounts_have_a_ceiling_far_below_bigint():
+    from services.finance.domain.values import MAX_AMOUNT, check_amount
+
+    assert check_amount(MAX_AMOUNT) == MAX_AMOUNT
+    with pytest.raises(InvalidValue):
+        check_amount(MAX_AMOUNT + 1)
