@@ -128,5 +128,10 @@ def regency_of(village_code: str) -> str:
     return ".".join(village_code.split(".")[:2])
 
 
+@lru_cache(maxsize=16)
+def for_regency(regency_code: str | None) -> Reference:
+    return load().for_regency(regency_code)
+
+
 def for_village(village_code: str) -> Reference:
-    return load().for_regency(regency_of(village_code))
+    return for_regency(regency_of(village_code))

@@ -147,8 +147,7 @@ def remove_line(session: Session, outbox: Outbox, village_code: str, year: int, 
     requests = session.scalar(sa.select(sa.func.count()).where(
         PaymentRequest.line_id == line.id))
     use = records.line_use(session, line, budget.status)
-    # A request still in the workflow holds the line too, though it commits no money yet.
-    budgets.check_line_removal(use.committed or requests)
+    budgets.check_line_removal(use.committed, requests)
     session.delete(line)
     budget.updated_at = clock.now()
     session.flush()

@@ -66,7 +66,7 @@ def regency_view(session: Session, year: int, query: dict) -> list[dict]:
 
 def reference_data(regency_code: str | None) -> dict:
     """The chart of accounts (national and the regency's level 4), activities, sources, taxes."""
-    ref = reference.load().for_regency(regency_code)
+    ref = reference.for_regency(regency_code)
     return _REFERENCE.dump({
         "accounts": [{"code": a.code, "name": a.name, "level": a.level,
                       "regency_code": a.regency_code} for a in ref.accounts.values()],

@@ -159,10 +159,14 @@ def check_line_change(current: LineInput, new: LineInput, committed: int) -> Non
                         "be less than that.", field="amount")
 
 
-def check_line_removal(committed: int) -> None:
+def check_line_removal(committed: int, requests: int = 0) -> None:
+    """A line goes only while no money and no payment request (even a pending one) uses it."""
     if committed:
         raise LineInUse(f"The line already has {rupiah(committed)} paid or approved; it cannot "
                         "be removed.", field="line_id")
+    if requests:
+        raise LineInUse(f"{requests} payment request(s) name this line; it cannot be removed.",
+                        field="line_id")
 
 
 # -- totals ----------------------------------------------------------------------------------

@@ -131,3 +131,5 @@ def test_a_line_with_money_on_it_keeps_its_codes_and_at_least_that_amount():
     budgets.check_line_removal(0)
     with pytest.raises(LineInUse):
         budgets.check_line_removal(1)
+    with pytest.raises(LineInUse, match="1 payment request"):
+        budgets.check_line_removal(0, requests=1)
