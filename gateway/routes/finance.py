@@ -176,7 +176,7 @@ def budget_versions(code: str, year: str):
 @blp.route("/villages/<code>/budgets/<year>/import", methods=["POST"])
 @requires(*DRAFTERS)
 @blp.arguments(FileForm, location="files", error_status_code=400)
-@blp.response(200, schemas.ImportReport)
+@blp.response(200, schemas.BudgetImportReport)
 @blp.alt_response(422, schema=ErrorSchema,
                   description="Rows with errors (fields.rows: line, field, message); nothing "
                               "imported.")
@@ -229,7 +229,7 @@ def cash_book(query: dict, code: str):
 
 @blp.route("/cash-entries/<entry_id>/reverse", methods=["POST"])
 @requires(*TREASURER)
-@blp.arguments(schemas.Reason, error_status_code=400)
+@blp.arguments(schemas.StepReason, error_status_code=400)
 @blp.response(201, schemas.CashEntry)
 @blp.alt_response(409, schema=ErrorSchema, description="Already reversed, or month closed.")
 def reverse_entry(data: dict, entry_id: str):
@@ -338,7 +338,7 @@ def pay_payment_request(data: dict, request_id: str):
 
 @blp.route("/payment-requests/<request_id>/reject", methods=["POST"])
 @requires(roles.SECRETARY, roles.HEAD)
-@blp.arguments(schemas.Reason, error_status_code=400)
+@blp.arguments(schemas.StepReason, error_status_code=400)
 @blp.response(200, schemas.PaymentRequest)
 def reject_payment_request(data: dict, request_id: str):
     return _step("reject", request_id, json_body())

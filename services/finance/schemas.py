@@ -85,7 +85,8 @@ class PaymentRequestCreate(Schema):
                         validate=validate.Length(max=5))
 
 
-class Reason(Schema):
+class StepReason(Schema):
+    """Why: a rejection or a reversal."""
     reason = text(500)
 
 
@@ -182,7 +183,7 @@ class BudgetVersion(Schema):
     approved_by = fields.Dict(allow_none=True)
 
 
-class ImportReport(Schema):
+class BudgetImportReport(Schema):
     rows = fields.Integer()
     imported = fields.Integer()
     errors = fields.List(fields.Dict())

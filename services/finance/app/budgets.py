@@ -20,7 +20,7 @@ from services.finance.domain.values import check_role
 from services.finance.models import Budget, BudgetLine, BudgetVersion, PaymentRequest
 
 _BUDGET, _LINE, _VERSION = schemas.Budget(), schemas.Line(), schemas.BudgetVersion()
-_IMPORT = schemas.ImportReport()
+_IMPORT = schemas.BudgetImportReport()
 
 
 def budget_dict(session: Session, budget: Budget) -> dict:

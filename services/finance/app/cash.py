@@ -107,7 +107,7 @@ def reverse(session: Session, outbox: Outbox, entry_id: str, data: dict, scope: 
             actor: dict) -> dict:
     """A correction: the opposite entry, dated today, pointing at the original."""
     values.check_role(actor.get("role"), CASH_HANDLERS, "reverse entries")
-    payload = load(schemas.Reason(), data)
+    payload = load(schemas.StepReason(), data)
     original = records.cash_entry(session, entry_id, scope)
     records.lock_series(session, original.village_code, original.year, records.BOOK_SERIES)
     already = session.scalar(sa.select(sa.func.count()).where(

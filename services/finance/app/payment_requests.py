@@ -113,7 +113,7 @@ def step(session: Session, outbox: Outbox, request_id: str, step_name: str, data
     data = data or {}
     request = records.payment_request(session, request_id, scope, lock=True)
     line = records.line(session, request.line_id, None, lock=True)
-    reason = load(schemas.Reason(), data)["reason"] if step_name == "reject" else None
+    reason = load(schemas.StepReason(), data)["reason"] if step_name == "reject" else None
     status = payments.decide_step(step_name, request.status, actor.get("role"), request.kind,
                                   reason=reason)
     if payments.STEPS[step_name].checks_budget:

@@ -122,3 +122,29 @@ def test_import_is_all_rows_or_none(finance):
     budget = finance(budgets.get_budget, village, YEAR, village)
     assert budget["totals"]["income"] == 100_000_000
     assert budget["totals"]["spending"] == 5_000_000
+
+
+def test_an_amendment_cannot_cut_a_line_below_its_money_nor_drop_a_used_line(finance):
+    from services.finance.app import payment_requests
+
+    village = new_village()
+    officer = staff("officer", village)
+    lines = finance.approved_budget(village, {"supplies": SUPPLIES, "road": ROAD})
+    request = finance(payment_requests.file_request, OUTBOX, village,
+                      {"line_id": lines["supplies"], "kind": "LS", "amount": 4_000_000,
+                       "payee": "Toko ATK", "description": "ATK"}, village, officer)
+    for name, role in (("verify", "secretary"), ("approve", "head")):
+        finance(payment_requests.step, OUTBOX, request["id"], name, {}, village,
+                staff(role, village))
+    finance(budgets.step, OUTBOX, village, YEAR, "amend", village, officer)
+    with pytest.raises(Unprocessable, match="Rp4.000.000"):
+        finance(budgets.change_line, OUTBOX, village, YEAR, lines["supplies"],
+                {"amount": 3_999_999}, village, officer)
+    with pytest.raises(Unprocessable):
+        finance(budgets.remove_line, OUTBOX, village, YEAR, lines["supplies"], village, officer)
+    finance(budgets.remove_line, OUTBOX, village, YEAR, lines["road"], village, officer)
+    cut = finance(budgets.change_line, OUTBOX, village, YEAR, lines["supplies"],
+                  {"amount": 4_000_000}, village, officer)
+    # While the amendment is open the lower figure rules: nothing is left to spend.
+    assert (cut["amount"], cut["approved_amount"], cut["remaining"]) == (
+        4_000_000, 10_000_000, 0)
