@@ -13,13 +13,15 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
-from services.common.service import unit_of_work
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.common import clock
 from services.common.config import get_settings
 from services.common.db import make_engine
 from services.common.outbox import Outbox
+from services.common.service import unit_of_work
+from services.common.tables import outbox
 from services.finance.app import budgets
 
 OUTBOX = Outbox("finance")
@@ -49,6 +51,12 @@ class Finance:
     def __call__(self, fn: Callable, *args, **kwargs):
         with Session(self.engine) as session, unit_of_work(session):
             return fn(session, *args, **kwargs)
+
+    def events(self, village: str) -> list[str]:
+        """The types of the events this village's changes wrote to the outbox, in order."""
+        with self.engine.connect() as conn:
+            return list(conn.scalars(sa.select(outbox.c.type).where(
+                outbox.c.village_code == village).order_by(outbox.c.id)))
 
     def approved_budget(self, village: str, lines: dict[str, dict]) -> dict[str, str]:
         """A budget of YEAR with `lines` (name -> line input), approved; name -> line id."""

@@ -3,9 +3,7 @@ import base64
 import io
 
 import pytest
-import sqlalchemy as sa
 from openpyxl import Workbook
-from services.common.tables import outbox
 
 from services.common.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed
 from services.finance.app import budgets
@@ -20,12 +18,6 @@ from tests.integration.finance.conftest import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-def events_of(finance, village: str) -> list[str]:
-    with finance.engine.connect() as conn:
-        return list(conn.scalars(sa.select(outbox.c.type).where(
-            outbox.c.village_code == village).order_by(outbox.c.id)))
 
 
 def test_draft_approve_amend_and_keep_the_approved_original(finance):
@@ -57,7 +49,7 @@ def test_draft_approve_amend_and_keep_the_approved_original(finance):
     assert [(v["version"], v["status"], v["totals"]["spending"]) for v in versions] == [
         (1, "approved", 70_000_000), (2, "amended", 80_000_000)]
     assert {line["id"] for line in versions[0]["lines"]} == {income["id"], road["id"]}
-    assert events_of(finance, village) == [
+    assert finance.events(village) == [
         "budget.drafted", "budget.changed", "budget.changed", "budget.changed",
         "budget.approved", "budget.amendment_opened", "budget.changed", "budget.amended"]
 

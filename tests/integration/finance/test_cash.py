@@ -36,6 +36,8 @@ def test_a_closed_month_takes_no_postings_and_months_close_in_order(finance):
     with pytest.raises(Conflict, match="already closed"):
         finance(cash.close_period, OUTBOX, village, f"{YEAR}-01", village, treasurer)
     receipt(finance, village, lines["dd"], 1_000, day(2, 1))
+    assert finance.events(village)[-3:] == ["cash_entry.posted", "period.closed",
+                                            "cash_entry.posted"]
 
 
 def test_a_reversal_corrects_and_points_at_the_original(finance):
@@ -54,6 +56,7 @@ def test_a_reversal_corrects_and_points_at_the_original(finance):
     book = finance(cash.cash_book, village, {"year": YEAR}, village)
     assert book["closing_balance"] == 0
     assert [e["id"] for e in book["entries"]] == [wrong["id"], reversal["id"]]
+    assert finance.events(village)[-2:] == ["cash_entry.posted", "cash_entry.reversed"]
 
 
 def test_receipts_check_line_date_role_and_village(finance):

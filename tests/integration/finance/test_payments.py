@@ -137,6 +137,10 @@ def test_pay_with_tax_deposit_and_the_books_agree_with_the_report(finance):
         realised["silpa"] + report["cash"]["pfk_held"]) == 30_000_000
     budget = finance(reports.public_summary, village, YEAR)
     assert budget["spending_by_bidang"][0]["realised"] == 10_000_000
+    assert [e for e in finance.events(village) if not e.startswith("budget.")] == [
+        "cash_entry.posted", "payment_request.submitted", "payment_request.verified",
+        "payment_request.approved", "cash_entry.posted", "cash_entry.posted",
+        "payment_request.paid", "cash_entry.posted"]
 
 
 def test_an_advance_is_settled_and_its_unspent_part_returns(finance):
