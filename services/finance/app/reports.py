@@ -53,13 +53,20 @@ def public_summary(session: Session, village_code: str, year: int) -> dict:
 
 
 def regency_view(session: Session, year: int, query: dict) -> list[dict]:
-    """Per village with an approved budget: Dana Desa budgeted, received, spent (percent)."""
+    """Per village with an approved budget: Dana Desa budgeted, received, spent (percent).
+    Three queries whatever the number of villages."""
     args = load(schemas.RegencyQuery(), query)
-    rows = []
-    for budget in session.scalars(sa.select(Budget).where(
-            Budget.year == year, Budget.status.in_(budgets.SPENDABLE))):
-        rows.append({"village_code": budget.village_code, "status": budget.status,
-                     **reports.dana_desa(_figures(session, list(budget.lines)))})
+    budgets_by_id = {budget.id: budget for budget in session.scalars(sa.select(Budget).where(
+        Budget.year == year, Budget.status.in_(budgets.SPENDABLE)))}
+    lines = list(session.scalars(sa.select(BudgetLine).where(
+        BudgetLine.budget_id.in_(list(budgets_by_id)))))
+    figures = _figures(session, lines)
+    per_budget: dict = {budget_id: [] for budget_id in budgets_by_id}
+    for line, figure in zip(lines, figures, strict=True):
+        per_budget[line.budget_id].append(figure)
+    rows = [{"village_code": budget.village_code, "status": budget.status,
+             **reports.dana_desa(per_budget[budget_id])}
+            for budget_id, budget in budgets_by_id.items()]
     rows.sort(key=lambda row: row[args["sort"]], reverse=args["order"] == "desc")
     return _REGENCY.dump(rows, many=True)
 
