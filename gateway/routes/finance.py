@@ -29,9 +29,8 @@ blp = Blueprint("finance", __name__, url_prefix="/api/v1",
                 description="Village finance: the APBDes, payment requests with budget "
                             "control, the cash books and realisation reports.")
 
-STAFF = roles.VILLAGE_STAFF
-READERS = (*roles.VILLAGE_STAFF, roles.REGENCY_ADMIN)
-DRAFTERS = (roles.OFFICER, roles.SECRETARY, roles.HEAD)
+READERS = roles.FINANCE_READERS
+DRAFTERS = roles.FINANCE_CLERKS
 TREASURER = (roles.TREASURER,)
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 YEAR = re.compile(r"^\d{4}$")

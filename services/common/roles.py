@@ -34,3 +34,7 @@ LETTER_CLERKS = (OFFICER, SECRETARY, HEAD)
 LETTER_CONFIGURERS = (OFFICER, SECRETARY, HEAD, REGENCY_ADMIN)
 # Who may change a village's settings.
 VILLAGE_SETTINGS_EDITORS = (HEAD, REGENCY_ADMIN)
+# Who drafts budgets and files payment requests (the activity officer, and the office above).
+FINANCE_CLERKS = (OFFICER, SECRETARY, HEAD)
+# Who reads a village's budget, books and reports.
+FINANCE_READERS = (*VILLAGE_STAFF, REGENCY_ADMIN)

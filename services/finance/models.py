@@ -1,5 +1,6 @@
-"""Finance database: budgets with lines and approved versions, payment requests with their
-steps and evidence, cash entries (append-only), counters and closed months.
+"""Finance database (and the kernel's outbox, inbox, dead letters): budgets with lines and
+approved versions, payment requests with their steps and evidence, cash entries (append-only),
+counters and closed months.
 
 Every row that belongs to a village carries `village_code` (ARCHITECTURE rule 5). Money is
 BIGINT rupiah: a regency's Dana Desa total does not fit in 32 bits.
@@ -14,11 +15,16 @@ from sqlalchemy import orm
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.tables import add_kernel_tables
+
 VILLAGE_CODE = sa.String(13)
 
 
 class Base(DeclarativeBase):
     pass
+
+
+add_kernel_tables(Base.metadata)
 
 
 def _id() -> Mapped[uuid.UUID]:

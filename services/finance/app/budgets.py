@@ -50,11 +50,8 @@ def line_dict(line: BudgetLine, ref, realised: int = 0, approved_unpaid: int = 0
         "remaining": line.amount - realised - approved_unpaid})
 
 
-def _emit(session: Session, outbox: Outbox, budget: Budget, type_: str) -> dict:
-    payload = budget_dict(session, budget)
-    outbox.record(session, type_, village_code=budget.village_code,
-                  aggregate_id=f"{budget.village_code}/{budget.year}", payload=payload)
-    return payload
+def _emit(session: Session, outbox: Outbox, budget: Budget, event_type: str) -> dict:
+    return events.emit_budget(session, outbox, budget_dict(session, budget), event_type)
 
 
 def _new_budget(session: Session, village_code: str, year: int, actor: dict | None) -> Budget:

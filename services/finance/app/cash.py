@@ -43,9 +43,7 @@ def post(session: Session, outbox: Outbox, village_code: str, year: int, day: da
         reverses_id=reverses_id, posted_by=records.actor_summary(actor), posted_at=clock.now())
     session.add(entry)
     session.flush()
-    type_ = events.CASH_ENTRY_REVERSED if reverses_id else events.CASH_ENTRY_POSTED
-    outbox.record(session, type_, village_code=village_code, aggregate_id=str(entry.id),
-                  payload=entry_dict(entry))
+    events.emit_cash_entry(session, outbox, entry_dict(entry))
     return entry
 
 
@@ -194,6 +192,4 @@ def close_period(session: Session, outbox: Outbox, village_code: str, period: st
                             "payments": closed.payments,
                             "closing_balance": closed.closing_balance,
                             "closed_at": closed.closed_at})
-    outbox.record(session, events.PERIOD_CLOSED, village_code=village_code,
-                  aggregate_id=f"{village_code}/{period}", payload=payload)
-    return payload
+    return events.emit_period(session, outbox, village_code, payload)

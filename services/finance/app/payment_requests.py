@@ -11,7 +11,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.common import clock
+from services.common import clock, roles
 from services.common.errors import Conflict, ValidationFailed
 from services.common.fields import load
 from services.common.objectstore import ObjectStoreClient, document_key
@@ -53,11 +53,7 @@ def _record_step(session: Session, request: PaymentRequest, step: str, before: s
 def _emit(session: Session, outbox: Outbox, request: PaymentRequest) -> dict:
     session.flush()
     session.expire(request, ["steps", "evidence"])
-    payload = request_dict(request)
-    outbox.record(session, events.PAYMENT_REQUEST_EVENT_FOR_STATUS[request.status],
-                  village_code=request.village_code, aggregate_id=str(request.id),
-                  payload=payload)
-    return payload
+    return events.emit_payment_request(session, outbox, request_dict(request))
 
 
 def file_request(session: Session, outbox: Outbox, village_code: str, data: dict,
@@ -166,7 +162,7 @@ def _settle(session: Session, outbox: Outbox, request: PaymentRequest, line, arg
 
 def evidence_key(session: Session, request_id: str, scope: str | None, actor: dict) -> dict:
     """Authorise an upload and say where the gateway must put it."""
-    values.check_role(actor.get("role"), (*payments.FILERS, "treasurer"), "add evidence")
+    values.check_role(actor.get("role"), (*payments.FILERS, roles.TREASURER), "add evidence")
     request = records.payment_request(session, request_id, scope)
     _check_open_for_evidence(request)
     return {"key": document_key(request.village_code, "finance", "evidence"),
@@ -183,7 +179,7 @@ def record_evidence(session: Session, store: ObjectStoreClient, request_id: str,
                     upload: dict, scope: str | None, actor: dict) -> dict:
     """Check the uploaded object (type from its bytes, size, hash) and attach it. A refused
     object is removed again, so bad input leaves nothing behind."""
-    values.check_role(actor.get("role"), (*payments.FILERS, "treasurer"), "add evidence")
+    values.check_role(actor.get("role"), (*payments.FILERS, roles.TREASURER), "add evidence")
     request = records.payment_request(session, request_id, scope, lock=True)
     key = str(upload.get("key") or "")
     if not key.startswith(f"{request.village_code}/finance/evidence/") or ".." in key:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from services.common.roles import HEAD, OFFICER, SECRETARY
+from services.common.roles import FINANCE_CLERKS, HEAD
 from services.finance.domain.errors import (
     AmendmentAlreadyMade,
     BudgetNotApproved,
@@ -36,7 +36,7 @@ STATUSES = (DRAFT, APPROVED, AMENDING, AMENDED)
 EDITABLE = (DRAFT, AMENDING)
 # Money moves against an approved budget, also while its amendment is being drafted.
 SPENDABLE = (APPROVED, AMENDING, AMENDED)
-DRAFTERS = (OFFICER, SECRETARY, HEAD)
+DRAFTERS = FINANCE_CLERKS
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from services.common.roles import HEAD, OFFICER, SECRETARY, TREASURER
+from services.common.roles import FINANCE_CLERKS, HEAD, SECRETARY, TREASURER
 from services.finance.domain.books import PAYMENT, RECEIPT, Posting
 from services.finance.domain.calendar import working_days_between
 from services.finance.domain.errors import (
@@ -29,7 +29,7 @@ KINDS = (DIRECT, ADVANCE)
 SUBMITTED, VERIFIED, APPROVED, PAID, SETTLED, REJECTED = (
     "submitted", "verified", "approved", "paid", "settled", "rejected")
 STATUSES = (SUBMITTED, VERIFIED, APPROVED, PAID, SETTLED, REJECTED)
-FILERS = (OFFICER, SECRETARY, HEAD)
+FILERS = FINANCE_CLERKS
 ADVANCE_DEADLINE_WORKING_DAYS = 10
 # Evidence: receipts (kuitansi), invoices and photos of the work.
 EVIDENCE_TYPES = ("application/pdf", "image/jpeg", "image/png")
