@@ -215,3 +215,8 @@ def test_posted_entries_cannot_be_changed_even_in_sql(finance):
             with pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 conn.execute(sa.text(statement), {"id": entry["id"]})
             conn.rollback()
+        # A restore from backup replaces a village's rows (services/common/backup): allowed.
+        conn.execute(sa.text("SELECT set_config('desa.backup_restore', 'on', true)"))
+        assert conn.execute(sa.text("DELETE FROM cash_entries WHERE id = :id"),
+                            {"id": entry["id"]}).rowcount == 1
+        conn.rollback()

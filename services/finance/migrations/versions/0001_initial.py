@@ -20,16 +20,22 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 # Posted entries are never changed or deleted (ARCHITECTURE rule 7): the database refuses it
-# too, whatever code runs against it.
+# too, whatever code runs against it. The one exception is a restore from backup, which replaces
+# a village's rows with their backed-up state inside a transaction that sets
+# `desa.backup_restore` (services/common/backup): that is the operator putting the truth back.
 APPEND_ONLY = """
 CREATE FUNCTION cash_entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF current_setting('desa.backup_restore', true) = 'on' THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
     RAISE EXCEPTION 'cash entries are append-only: post a reversal instead'
         USING ERRCODE = 'restrict_violation';
 END $$;
 CREATE TRIGGER cash_entries_append_only BEFORE UPDATE OR DELETE ON cash_entries
     FOR EACH ROW EXECUTE FUNCTION cash_entries_append_only();
 """
+
 
 
 def upgrade() -> None:
