@@ -18,6 +18,7 @@ from services.finance.domain.budgets import LineInput
 from services.finance.domain.errors import BudgetNotDraft
 from services.finance.domain.values import check_role
 from services.finance.models import Budget, BudgetLine, BudgetVersion, PaymentRequest
+from services.finance.reference import Reference
 
 _BUDGET, _LINE, _VERSION = schemas.Budget(), schemas.Line(), schemas.BudgetVersion()
 _IMPORT = schemas.BudgetImportReport()
@@ -39,7 +40,8 @@ def budget_dict(session: Session, budget: Budget) -> dict:
     })
 
 
-def line_dict(line: BudgetLine, ref, realised: int = 0, approved_unpaid: int = 0) -> dict:
+def line_dict(line: BudgetLine, ref: Reference, realised: int = 0,
+              approved_unpaid: int = 0) -> dict:
     account = ref.accounts.get(line.account_code)
     return _LINE.dump({
         "id": str(line.id), "account_code": line.account_code,

@@ -22,7 +22,7 @@ from services.finance import events, schemas
 from services.finance.app import cash, records
 from services.finance.domain import budgets, payments, taxes, values
 from services.finance.domain.taxes import Withholding
-from services.finance.models import Evidence, PaymentRequest, PaymentRequestStep
+from services.finance.models import BudgetLine, Evidence, PaymentRequest, PaymentRequestStep
 
 _REQUEST = schemas.PaymentRequest()
 
@@ -130,8 +130,8 @@ def step(session: Session, outbox: Outbox, request_id: str, step_name: str, data
     return _emit(session, outbox, request)
 
 
-def _pay(session: Session, outbox: Outbox, request: PaymentRequest, line, args: dict,
-         actor: dict) -> None:
+def _pay(session: Session, outbox: Outbox, request: PaymentRequest, line: BudgetLine,
+         args: dict, actor: dict) -> None:
     """The gross leaves the cash book against the line; each tax withheld comes in as PFK."""
     values.check_date(args["date"], request.year, clock.local_today())
     postings = payments.payment_postings(
@@ -144,8 +144,8 @@ def _pay(session: Session, outbox: Outbox, request: PaymentRequest, line, args: 
     request.paid_on, request.method = args["date"], args["method"]
 
 
-def _settle(session: Session, outbox: Outbox, request: PaymentRequest, line, args: dict,
-            actor: dict) -> None:
+def _settle(session: Session, outbox: Outbox, request: PaymentRequest, line: BudgetLine,
+            args: dict, actor: dict) -> None:
     """The advance's accountability (SPJ): the unspent part comes back on the line."""
     today = clock.local_today()
     day = today if today.year == request.year else request.paid_on

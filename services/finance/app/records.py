@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.common.errors import NotFound, ValidationFailed
-from services.common.tenancy import check_scope, in_scope
+from services.common.tenancy import check_scope, in_scope, one_in_scope
 from services.finance import reference
 from services.finance.domain import budgets, payments
 from services.finance.domain.budgets import LineUse
@@ -78,19 +78,14 @@ def line(session: Session, line_id: object, scope: str | None, *, village_code: 
 
 def payment_request(session: Session, request_id: object, scope: str | None, *,
                     lock: bool = False) -> PaymentRequest:
-    query = sa.select(PaymentRequest).where(
-        PaymentRequest.id == as_uuid(request_id, "Payment request"))
-    found = session.scalar(query.with_for_update() if lock else query)
-    if found is None or not in_scope(scope, found.village_code):
-        raise NotFound("Payment request not found")
-    return found
+    return one_in_scope(session, sa.select(PaymentRequest).where(
+        PaymentRequest.id == as_uuid(request_id, "Payment request")), scope, "Payment request",
+        lock=lock)
 
 
 def cash_entry(session: Session, entry_id: object, scope: str | None) -> CashEntry:
-    found = session.get(CashEntry, as_uuid(entry_id, "Cash entry"))
-    if found is None or not in_scope(scope, found.village_code):
-        raise NotFound("Cash entry not found")
-    return found
+    return one_in_scope(session, sa.select(CashEntry).where(
+        CashEntry.id == as_uuid(entry_id, "Cash entry")), scope, "Cash entry")
 
 
 def next_number(session: Session, village_code: str, year: int, series: str) -> int:
