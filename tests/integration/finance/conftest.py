@@ -70,7 +70,8 @@ class Finance:
 
 @pytest.fixture(scope="session")
 def finance_engine(migrated):
-    engine = make_engine(get_settings().database_url("finance"), pool_size=8)
+    # Few kept connections (the machine's PostgreSQL is shared); the race test's extra ones close.
+    engine = make_engine(get_settings().database_url("finance"), pool_size=2, max_overflow=8)
     yield engine
     engine.dispose()
 
