@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import re
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, stream_with_context
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
+from werkzeug.utils import secure_filename
 
 from gateway.auth import current_actor, requires, scope_for
 from gateway.http import json_body, respond
@@ -74,13 +75,15 @@ class FileForm(Schema):
 # -- reference -------------------------------------------------------------------------------
 
 @blp.route("/finance/reference", methods=["GET"])
-@requires(*READERS)
+@blp.arguments(schemas.ReferenceQuery, location="query", error_status_code=400)
 @blp.response(200, schemas.Reference)
-def reference():
-    """Chart of accounts (levels 1-3 national, 4 the regency's), activities, sources, taxes."""
-    actor = current_actor()
-    regency = ".".join(actor.village_code.split(".")[:2]) if actor.village_code else "36.04"
-    return respond(services().finance.reference(regency))
+def reference(query: dict):
+    """Chart of accounts (levels 1-3 national, 4 the regency's), activities, sources, taxes.
+
+    Public, no login: the codes every APBDes uses are published rules, and a village website
+    or an accountant's tool needs them. `regency` (default 36.04, Kabupaten Serang) picks the
+    regency's own level-4 accounts."""
+    return respond(services().finance.reference(query["regency"]))
 
 
 # -- budgets ---------------------------------------------------------------------------------
@@ -300,6 +303,26 @@ def add_evidence(form: dict, request_id: str):
     return respond(finance.record_evidence(request_id, {"key": target["key"],
                                                         "filename": filename},
                                            scope, actor.as_dict()), 201)
+
+
+@blp.route("/payment-requests/<request_id>/evidence/<evidence_id>", methods=["GET"])
+@requires(*READERS)
+@blp.response(200, description="The receipt or photo, as uploaded.",
+              content_type="application/octet-stream")
+@blp.alt_response(404, schema=ErrorSchema, description="No such evidence on this request.")
+def download_evidence(request_id: str, evidence_id: str):
+    """A receipt or photo of a payment request, for whoever may read the village's books
+    (the inspectorate's check, the secretary's verification)."""
+    actor = current_actor()
+    found = services().finance.open_evidence(request_id, evidence_id, scope_for(actor),
+                                             actor.as_dict())
+    # The name is the uploader's: only safe characters reach the header.
+    filename = secure_filename(found["filename"]) or "evidence"
+    return Response(stream_with_context(_documents().stream(found["key"])),
+                    mimetype=found["content_type"], headers={
+                        "Content-Length": str(found["size"]),
+                        "Content-Disposition": f'attachment; filename="{filename}"',
+                        "X-Content-SHA256": found["sha256"]})
 
 
 def _step(step: str, request_id: str, body: dict | None = None):

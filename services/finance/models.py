@@ -35,6 +35,21 @@ def _money(**kwargs) -> Mapped[int]:
     return mapped_column(sa.BigInteger, **kwargs)
 
 
+class Village(Base):
+    """Read model of the registry's village (from `village.updated`): its name and district,
+    so the regency's view names every village, those without a budget too."""
+    __tablename__ = "villages"
+
+    code: Mapped[str] = mapped_column(VILLAGE_CODE, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    district_code: Mapped[str | None] = mapped_column(sa.String(8), index=True)
+    district_name: Mapped[str | None] = mapped_column(sa.String(100))
+    data: Mapped[dict] = mapped_column(JSONB)
+    source_updated_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True),
+                                                  server_default=sa.func.now())
+
+
 class Budget(Base):
     """APBDes of one village and year: one row, whose status and version move forward."""
     __tablename__ = "budgets"

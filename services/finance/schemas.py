@@ -131,10 +131,22 @@ class RealisationQuery(Schema):
                            validate=validate.OneOf(("json", "csv", "xlsx", "pdf")))
 
 
+class ReferenceQuery(Schema):
+    regency = fields.String(load_default="36.04", validate=validate.Regexp(r"^\d{2}\.\d{2}$"),
+                            metadata={"description": "Regency code for its level-4 accounts"})
+
+
 class RegencyQuery(Schema):
     sort = fields.String(load_default="village_code", validate=validate.OneOf(
-        ("village_code", "dana_desa_budget", "dana_desa_received", "realised_percent")))
+        ("village_code", "village_name", "dana_desa_budget", "dana_desa_received",
+         "realised_percent")))
     order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc")))
+    district = fields.String(validate=validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}$"),
+                             metadata={"description": "Only this district (kecamatan), "
+                                                      "e.g. 36.04.05"})
+    status = fields.String(metadata={"description": "Only villages whose budget has this "
+                                                    "status; `none` lists those without an "
+                                                    "approved budget"})
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -311,7 +323,10 @@ class PublicSummary(Schema):
 
 class RegencyRow(Schema):
     village_code = fields.String()
-    status = fields.String()
+    village_name = fields.String(allow_none=True)
+    district_code = fields.String(allow_none=True)
+    district_name = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "The budget's status, or `none`"})
     dana_desa_budget = fields.Integer()
     dana_desa_received = fields.Integer()
     dana_desa_spent = fields.Integer()

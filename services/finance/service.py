@@ -6,11 +6,12 @@ import base64
 from nameko.rpc import rpc
 
 from services.common.db import Database
+from services.common.inbox import consumes
 from services.common.logs import RequestContext
 from services.common.objectstore import ObjectStore
 from services.common.service import OutboxProvider, ServiceBase, transaction
 from services.finance import exports
-from services.finance.app import budgets, cash, payment_requests, reports
+from services.finance.app import budgets, cash, payment_requests, reports, villages
 
 
 class FinanceService(ServiceBase):
@@ -136,6 +137,12 @@ class FinanceService(ServiceBase):
 
     @rpc
     @transaction
+    def open_evidence(self, request_id: str, evidence_id: str, scope: str | None,
+                      actor: dict) -> dict:
+        return payment_requests.open_evidence(self.db, request_id, evidence_id, scope, actor)
+
+    @rpc
+    @transaction
     def record_evidence(self, request_id: str, upload: dict, scope: str | None,
                         actor: dict) -> dict:
         return payment_requests.record_evidence(self.db, self.store, request_id, upload, scope,
@@ -170,6 +177,11 @@ class FinanceService(ServiceBase):
     @transaction
     def regency_view(self, year: int, query: dict) -> list:
         return reports.regency_view(self.db, year, query)
+
+    # -- read model from registry events (the inbox commits each one) ------------------------
+    @consumes("registry", "village.updated")
+    def on_village_updated(self, envelope: dict) -> None:
+        villages.apply_village(self.db, envelope["payload"])
 
 
 SERVICE = FinanceService

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.common import clock, roles
-from services.common.errors import Conflict, ValidationFailed
+from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.fields import load
 from services.common.objectstore import ObjectStoreClient, document_key
 from services.common.outbox import Outbox
@@ -206,3 +206,18 @@ def record_evidence(session: Session, store: ObjectStoreClient, request_id: str,
     session.flush()
     session.expire(request, ["evidence", "steps"])
     return request_dict(request)
+
+
+def open_evidence(session: Session, request_id: str, evidence_id: str, scope: str | None,
+                  actor: dict) -> dict:
+    """Where one piece of evidence lies, for the gateway to stream it: only to those who may
+    read the village's books, and only evidence of this request."""
+    values.check_role(actor.get("role"), roles.FINANCE_READERS, "read payment evidence")
+    request = records.payment_request(session, request_id, scope)
+    wanted = records.as_uuid(evidence_id, "Evidence")
+    for evidence in request.evidence:
+        if evidence.id == wanted:
+            return {"key": evidence.object_key, "filename": evidence.filename,
+                    "content_type": evidence.content_type, "size": evidence.size,
+                    "sha256": evidence.sha256}
+    raise NotFound("Evidence not found")

@@ -13,10 +13,11 @@ from services.finance import reference, schemas
 from services.finance.app import cash, records
 from services.finance.domain import budgets, reports
 from services.finance.domain.reports import LineFigures
-from services.finance.models import Budget, BudgetLine
+from services.finance.models import Budget, BudgetLine, Village
 
 _REALISATION, _PUBLIC = schemas.Realisation(), schemas.PublicSummary()
 _REGENCY, _REFERENCE = schemas.RegencyRow(), schemas.Reference()
+NO_BUDGET = "none"  # the regency view's status of a village without an approved budget
 
 
 def _figures(session: Session, lines: list[BudgetLine], upto: date | None = None
@@ -53,22 +54,41 @@ def public_summary(session: Session, village_code: str, year: int) -> dict:
 
 
 def regency_view(session: Session, year: int, query: dict) -> list[dict]:
-    """Per village with an approved budget: Dana Desa budgeted, received, spent (percent).
-    Three queries whatever the number of villages."""
+    """Per village: Dana Desa budgeted, received, spent (percent). Every village the registry
+    has announced is listed, by name, those without an approved budget too (status `none`):
+    the regency wants to see who is missing. Four queries whatever the number of villages."""
     args = load(schemas.RegencyQuery(), query)
-    budgets_by_id = {budget.id: budget for budget in session.scalars(sa.select(Budget).where(
-        Budget.year == year, Budget.status.in_(budgets.SPENDABLE)))}
+    villages = session.scalars(sa.select(Village).where(
+        *([Village.district_code == args["district"]] if args.get("district") else [])))
+    names = {village.code: village for village in villages}
+    budget_filter = [Budget.year == year, Budget.status.in_(budgets.SPENDABLE)]
+    if args.get("district"):
+        budget_filter.append(Budget.village_code.startswith(args["district"] + "."))
+    budgets_by_id = {budget.id: budget for budget in session.scalars(
+        sa.select(Budget).where(*budget_filter))}
     lines = list(session.scalars(sa.select(BudgetLine).where(
         BudgetLine.budget_id.in_(list(budgets_by_id)))))
     figures = _figures(session, lines)
     per_budget: dict = {budget_id: [] for budget_id in budgets_by_id}
     for line, figure in zip(lines, figures, strict=True):
         per_budget[line.budget_id].append(figure)
-    rows = [{"village_code": budget.village_code, "status": budget.status,
-             **reports.dana_desa(per_budget[budget_id])}
-            for budget_id, budget in budgets_by_id.items()]
-    rows.sort(key=lambda row: row[args["sort"]], reverse=args["order"] == "desc")
-    return _REGENCY.dump(rows, many=True)
+    rows = {budget.village_code: {"village_code": budget.village_code, "status": budget.status,
+                                  **reports.dana_desa(per_budget[budget_id])}
+            for budget_id, budget in budgets_by_id.items()}
+    for code in names.keys() - rows.keys():
+        rows[code] = {"village_code": code, "status": NO_BUDGET, **reports.dana_desa([])}
+    for row in rows.values():
+        village = names.get(row["village_code"])
+        row["village_name"] = village.name if village else None
+        row["district_code"] = village.district_code if village else None
+        row["district_name"] = village.district_name if village else None
+    if args.get("status"):
+        rows = {code: row for code, row in rows.items() if row["status"] == args["status"]}
+    key = args["sort"]
+    ordered = sorted(rows.values(), key=lambda row: (row[key] is None, row[key] or 0))
+    if args["order"] == "desc":
+        ordered.reverse()
+    return _REGENCY.dump(ordered, many=True)
 
 
 def reference_data(regency_code: str | None) -> dict:

@@ -3,11 +3,12 @@ the books and the realisation report agreeing, advances, evidence in object stor
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from services.common.errors import Conflict, Forbidden, Unprocessable
+from services.common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from services.common.objectstore import documents_store
 from services.finance.app import cash, payment_requests, reports
 from tests.integration.finance.conftest import (
@@ -220,3 +221,34 @@ def test_posted_entries_cannot_be_changed_even_in_sql(finance):
         assert conn.execute(sa.text("DELETE FROM cash_entries WHERE id = :id"),
                             {"id": entry["id"]}).rowcount == 1
         conn.rollback()
+
+
+def test_evidence_is_opened_only_by_readers_of_that_village(finance):
+    village, other = new_village(), new_village()
+    lines = finance.approved_budget(village, {"supplies": SUPPLIES})
+    request = file(finance, village, lines["supplies"], 1_000)
+    officer = staff("officer", village)
+    store = documents_store()
+    target = finance(payment_requests.evidence_key, request["id"], village, officer)
+    photo = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"y" * 50
+    store.put_bytes(target["key"], photo, "image/jpeg")
+    done = finance(payment_requests.record_evidence, store, request["id"],
+                   {"key": target["key"], "filename": "nota.jpg"}, village, officer)
+    evidence_id = done["evidence"][0]["id"]
+    found = finance(payment_requests.open_evidence, request["id"], evidence_id, village,
+                    staff("secretary", village))
+    assert (found["filename"], found["content_type"], found["size"]) == (
+        "nota.jpg", "image/jpeg", len(photo))
+    assert store.get_bytes(found["key"]) == photo
+    regency = finance(payment_requests.open_evidence, request["id"], evidence_id, None,
+                      staff("regency_admin", None))
+    assert regency["key"] == found["key"]
+    with pytest.raises(NotFound):  # another village's staff learn nothing
+        finance(payment_requests.open_evidence, request["id"], evidence_id, other,
+                staff("officer", other))
+    with pytest.raises(NotFound):
+        finance(payment_requests.open_evidence, request["id"], str(uuid.uuid4()), village,
+                officer)
+    with pytest.raises(Forbidden):
+        finance(payment_requests.open_evidence, request["id"], evidence_id, village,
+                staff("resident", village))

@@ -2,7 +2,7 @@
 import pytest
 
 from services.common.errors import NotFound
-from services.finance.app import budgets, cash, reports
+from services.finance.app import budgets, cash, reports, villages
 from tests.integration.finance.conftest import (
     DANA_DESA,
     OUTBOX,
@@ -35,3 +35,34 @@ def test_the_regency_sees_each_approved_village_sorted(finance):
         finance(reports.public_summary, draft, YEAR)
     assert finance(reports.public_summary, high, YEAR)["income_by_source"][0]["realised"] == (
         90_000_000)
+
+
+def _village_event(code: str, name: str, updated_at: str) -> dict:
+    return {"code": code, "name": name, "district_code": code[:8],
+            "district_name": "Kecamatan Uji", "updated_at": updated_at}
+
+
+def test_the_regency_view_names_every_village_and_shows_who_has_no_budget(finance):
+    budgeted, missing = new_village(), new_village()
+    finance(villages.apply_village, _village_event(budgeted, "Desa Anggaran",
+                                                   "2026-01-02T00:00:00+00:00"))
+    finance(villages.apply_village, _village_event(missing, "Desa Belum",
+                                                   "2026-01-02T00:00:00+00:00"))
+    # An older copy of the event (a redelivery after a rename) changes nothing.
+    finance(villages.apply_village, _village_event(missing, "Nama Lama",
+                                                   "2026-01-01T00:00:00+00:00"))
+    finance.approved_budget(budgeted, {"dd": DANA_DESA})
+    rows = {row["village_code"]: row for row in finance(
+        reports.regency_view, YEAR, {"district": budgeted[:8], "sort": "village_name"})}
+    assert (rows[budgeted]["village_name"], rows[budgeted]["status"],
+            rows[budgeted]["dana_desa_budget"]) == ("Desa Anggaran", "approved", 100_000_000)
+    assert (rows[missing]["village_name"], rows[missing]["status"],
+            rows[missing]["dana_desa_budget"], rows[missing]["district_name"]) == (
+        "Desa Belum", "none", 0, "Kecamatan Uji")
+    assert all(code.startswith(budgeted[:8] + ".") for code in rows)
+    names = [row["village_name"] for row in finance(
+        reports.regency_view, YEAR, {"district": budgeted[:8], "sort": "village_name"})]
+    assert names == sorted(names, key=lambda name: (name is None, name or ""))
+    without = finance(reports.regency_view, YEAR, {"status": "none"})
+    assert missing in {row["village_code"] for row in without}
+    assert budgeted not in {row["village_code"] for row in without}
