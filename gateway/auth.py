@@ -25,6 +25,25 @@ ALGORITHM = "HS256"
 ROLES = roles.LOGINS
 VILLAGE_ROLES = roles.VILLAGE_BOUND
 SECURITY = [{"bearerAuth": []}]
+# Every operation of the API declares who may call it, in its OpenAPI document: the roles of
+# `@requires`, or ANONYMOUS for `@public`. tests/integration/gateway/test_authorisation_matrix.py
+# calls every operation as every role and fails on an operation that declares nothing.
+ROLES_EXTENSION = "x-desa-roles"
+ANONYMOUS = "anonymous"
+
+
+def _declare(view: Callable, target: Callable, declared: list[str], security: list) -> None:
+    apidoc = deepcopy(getattr(view, "_apidoc", {}))
+    manual = apidoc.setdefault("manual_doc", {})
+    manual["security"] = security
+    manual[ROLES_EXTENSION] = declared
+    target._apidoc = apidoc
+
+
+def public(view: Callable) -> Callable:
+    """Anyone may call the view, with no token (declared in the OpenAPI document)."""
+    _declare(view, view, [ANONYMOUS], [])
+    return view
 
 
 @dataclass(frozen=True)
@@ -119,12 +138,17 @@ def requires(*roles: str) -> Callable:
             actor = current_actor()
             if actor.role not in roles:
                 raise Forbidden("Your role may not do this.")
+            # A village's path is refused to another village's people before anything else
+            # (validation included): they learn nothing of it. Services check scope again.
+            village = (request.view_args or {}).get("code")
+            if (village is not None and actor.role in VILLAGE_ROLES
+                    and village != actor.village_code):
+                raise Forbidden("You may only act in your own village.")
             return view(*args, **kwargs)
 
-        # Document the bearer requirement in the OpenAPI document (flask-smorest's manual doc).
-        apidoc = deepcopy(getattr(view, "_apidoc", {}))
-        apidoc.setdefault("manual_doc", {})["security"] = SECURITY
-        wrapper._apidoc = apidoc
+        # Document the bearer requirement and the roles in the OpenAPI document (flask-smorest's
+        # manual doc).
+        _declare(view, wrapper, list(roles), SECURITY)
         return wrapper
 
     return decorator

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from gateway.auth import issue_token
+from gateway.auth import issue_token, public
 from gateway.http import app_settings, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, TokenSchema
@@ -14,6 +14,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
 
 
 @blp.route("/login", methods=["POST"])
+@public
 @blp.arguments(Login, error_status_code=400)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Wrong username, password, NIK or PIN.")

@@ -15,7 +15,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from werkzeug.utils import secure_filename
 
-from gateway.auth import current_actor, requires, scope_for
+from gateway.auth import current_actor, public, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
@@ -75,6 +75,7 @@ class FileForm(Schema):
 # -- reference -------------------------------------------------------------------------------
 
 @blp.route("/finance/reference", methods=["GET"])
+@public
 @blp.arguments(schemas.ReferenceQuery, location="query", error_status_code=400)
 @blp.response(200, schemas.Reference)
 def reference(query: dict):
@@ -405,6 +406,7 @@ def semester_report(query: dict, code: str):
 
 
 @blp.route("/public/villages/<code>/apbdes/<year>", methods=["GET"])
+@public
 @blp.response(200, schemas.PublicSummary)
 @blp.alt_response(404, schema=ErrorSchema, description="No approved budget.")
 def public_apbdes(code: str, year: str):

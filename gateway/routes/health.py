@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from minio import Minio
 from nameko.exceptions import RemoteError
 
+from gateway.auth import public
 from gateway.http import app_settings, respond
 from gateway.rpc import services
 from gateway.schemas import HealthSchema
@@ -25,6 +26,7 @@ PROBE_TIMEOUT_SECONDS = 2.0
 
 
 @blp.route("/healthz", methods=["GET"])
+@public
 @blp.response(200, HealthSchema)
 def healthz():
     return respond({"status": "ok", "checks": {}})
@@ -68,6 +70,7 @@ def _check_object_storage(settings: Settings) -> dict:
 
 
 @blp.route("/readyz", methods=["GET"])
+@public
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema, description="A dependency is not ready.")
 def readyz():

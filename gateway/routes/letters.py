@@ -12,7 +12,7 @@ from flask import Response, current_app, request, stream_with_context
 from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
-from gateway.auth import current_actor, requires, scope_for
+from gateway.auth import current_actor, public, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
@@ -238,6 +238,7 @@ def download_pdf(letter_id: str):
 # -- public verification ---------------------------------------------------------------------
 
 @blp.route("/verify/<token>", methods=["GET"])
+@public
 @blp.response(200, VerificationSchema)
 def verify_token(token: str):
     """Is the letter behind this QR code genuine? Holder data comes back masked."""
@@ -245,6 +246,7 @@ def verify_token(token: str):
 
 
 @blp.route("/verify", methods=["POST"])
+@public
 @blp.response(200, VerificationSchema)
 def verify_pdf():
     """Upload a PDF (multipart field `file`): is this exact file a letter the village issued?"""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from gateway.auth import current_actor, requires, scope_for
+from gateway.auth import current_actor, public, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
@@ -20,6 +20,7 @@ blp = Blueprint("villages", __name__, url_prefix="/api/v1",
 
 
 @blp.route("/villages", methods=["GET"])
+@public
 @blp.arguments(VillageListArgs, location="query", error_status_code=400)
 @blp.response(200, VillagePage)
 def list_villages(query: dict):
@@ -29,6 +30,7 @@ def list_villages(query: dict):
 
 
 @blp.route("/villages/<code>", methods=["GET"])
+@public
 @blp.response(200, Village)
 @blp.alt_response(404, schema=ErrorSchema)
 def get_village(code: str):

@@ -32,7 +32,11 @@ def test_openapi_document_has_every_path_and_the_schemas(app_factory):
     schemas = spec["components"]["schemas"]
     assert {"Resident", "ResidentInput", "Village", "Family", "Error"} <= set(schemas)
     assert spec["paths"]["/api/v1/residents/{nik}"]["get"]["security"] == [{"bearerAuth": []}]
-    assert "security" not in spec["paths"]["/api/v1/villages"]["get"]
+    # A public operation says so: no security requirement, and `anonymous` among its roles.
+    assert spec["paths"]["/api/v1/villages"]["get"].get("security", []) == []
+    assert spec["paths"]["/api/v1/villages"]["get"]["x-desa-roles"] == ["anonymous"]
+    assert spec["paths"]["/api/v1/residents/{nik}"]["get"]["x-desa-roles"] == [
+        "resident", "officer", "secretary", "head", "regency_admin"]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger" in docs.data.lower()
 
