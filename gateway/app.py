@@ -10,6 +10,7 @@ import uuid
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 
+from gateway import security
 from gateway.errors import error_body, handle_http_exception, register_error_handlers
 from gateway.rpc import RpcPool
 from gateway.schemas import ErrorSchema
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_end_request)
+
+    security.install(app, settings)
 
     api = DesaApi(app)
     register_error_handlers(app)

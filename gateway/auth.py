@@ -43,6 +43,7 @@ def _declare(view: Callable, target: Callable, declared: list[str], security: li
 def public(view: Callable) -> Callable:
     """Anyone may call the view, with no token (declared in the OpenAPI document)."""
     _declare(view, view, [ANONYMOUS], [])
+    view._desa_public = True  # gateway/security.py rate-limits these per client address
     return view
 
 

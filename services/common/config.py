@@ -45,6 +45,12 @@ class Settings:
     max_request_bytes: int = field(default_factory=lambda: int(_env(
         "DESA_MAX_REQUEST_BYTES", str(10 * 1024 * 1024))))
     letter_signing_key: str = field(default_factory=lambda: _env("DESA_LETTER_SIGNING_KEY", ""))
+    cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
+        origin.strip() for origin in _env("DESA_CORS_ORIGINS", "").split(",") if origin.strip()))
+    public_rate_limit: str = field(default_factory=lambda: _env(
+        "DESA_PUBLIC_RATE_LIMIT", "120/minute"))
+    rate_limit_storage: str = field(default_factory=lambda: _env(
+        "DESA_RATE_LIMIT_STORAGE", "memory://"))
     relay_poll_seconds: float = field(default_factory=lambda: float(_env(
         "DESA_RELAY_POLL_SECONDS", "0.2")))
     log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))

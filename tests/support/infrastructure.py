@@ -57,6 +57,10 @@ class Infrastructure:
             "DESA_LETTER_SIGNING_KEY": new_signing_key(),
             "DESA_RELAY_POLL_SECONDS": "0.05",
             "DESA_LOG_LEVEL": "INFO",
+            # Every test calls from 127.0.0.1: the production limit on public routes would
+            # throttle the suite. tests/integration/gateway/test_http_security.py runs with a
+            # low limit of its own.
+            "DESA_PUBLIC_RATE_LIMIT": "100000/minute",
         }
         os.environ.update(self.env)
         reset_settings()
