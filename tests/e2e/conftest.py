@@ -33,6 +33,7 @@ from services.common.config import SERVICES
 from services.common.db import drop_database
 from services.common.topology import service_classes
 from tests.support.infrastructure import rabbitmqctl
+from tests.support.personal_data import personal_numbers_in_logs
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 90.0
@@ -176,4 +177,9 @@ def platform(infra, tmp_path_factory) -> Platform:
         tear_down()
         pytest.fail(f"the platform did not start: {exc}\n{logs}")
     yield platform
+    group.stop_all()  # flush every log before reading it
+    leaked = personal_numbers_in_logs(group.log_dir)
     tear_down()
+    if leaked:
+        pytest.fail("whole NIK/KK numbers in the platform's logs (mask them):\n"
+                    + "\n".join(leaked[:20]))
