@@ -122,6 +122,12 @@ class _ReplyConsumer(PollingQueueConsumer):
         body, message = self.replies.pop(correlation_id)
         self.provider.handle_message(body, message)
 
+    def ensure_consuming(self) -> None:
+        """Consume the reply queue again if the broker closed the channel between calls."""
+        if not self.consumers_of(self.queue.name):
+            log.warning("rpc reply consumer was gone; consuming again")
+            self._setup_consumer()
+
     def consumers_of(self, queue: str) -> int | None:
         """How many consumers `queue` has; None when it does not exist."""
         if self._probe is None or not self._probe.is_open:
@@ -160,6 +166,7 @@ class _Handle:
         return bool(self.consumer.consumers_of(RPC_QUEUE_TEMPLATE.format(service)))
 
     def send(self, service: str, method: str, args: tuple, kwargs: dict, expiration: float):
+        self.consumer.ensure_consuming()
         proxy = MethodProxy(self.standalone._worker_ctx, service, method, self.listener,
                             expiration=expiration)
         return proxy.call_async(*args, **kwargs)
