@@ -17,7 +17,8 @@ position in the request, so a repeat returns the first result (services/common/i
 Replies are consumed with automatic acknowledgement, so a reply that comes after its call timed
 out is dropped when it arrives instead of staying unacknowledged until RabbitMQ's consumer
 timeout closes the channel; a reply channel the broker closed anyway is consumed again while
-waiting, and the reply, kept in the reply queue meanwhile, still arrives.
+waiting (at once on a channel error, or after a second without a reply when the channel was
+closed between calls), and the reply, kept in the reply queue meanwhile, still arrives.
 
 Usage inside a request: `services().registry.get_resident(nik, scope)`.
 """
@@ -36,7 +37,6 @@ from typing import Any
 from amqp.exceptions import AMQPError, ChannelError, NotFound
 from flask import current_app, g, request
 from kombu import Consumer
-from kombu.common import maybe_declare
 from kombu.exceptions import OperationalError
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.rpc import RPC_QUEUE_TEMPLATE, MethodProxy
@@ -60,6 +60,9 @@ CONNECTION_ERRORS = (OSError, AMQPError, OperationalError)
 # How much longer than the deadline the gateway listens for a reply: a service refuses to commit
 # past the deadline, so a reply still on its way is not taken for a failure.
 REPLY_GRACE_SECONDS = 1.0
+
+# While waiting for a reply, how often the reply queue's consumer is checked.
+CONSUMER_CHECK_SECONDS = 1.0
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -85,7 +88,7 @@ class _ReplyConsumer(PollingQueueConsumer):
                 self.consumer.channel.close()
         channel = self.connection.channel()
         self.queue = self.queue.bind(channel)
-        maybe_declare(self.queue, channel)
+        self.queue.declare()  # not kombu's maybe_declare: its cache outlives an expired queue
         consumer = Consumer(channel, queues=[self.queue], accept=self.accept, no_ack=True)
         consumer.callbacks = [self.on_message]
         consumer.consume()
@@ -110,8 +113,12 @@ class _ReplyConsumer(PollingQueueConsumer):
                 event.send_exception(RpcTimeout(self.timeout))
                 return
             try:
-                self.consumer.connection.drain_events(timeout=remaining)
+                self.consumer.connection.drain_events(
+                    timeout=None if remaining is None else min(remaining, CONSUMER_CHECK_SECONDS))
             except TimeoutError:
+                # No reply yet: make sure there is still a consumer to deliver it (a channel
+                # closed by the broker between two calls is noticed here).
+                self.ensure_consuming()
                 continue
             except ChannelError as exc:
                 # The broker closed the reply channel (a consumer timeout, an operator): the
@@ -166,7 +173,6 @@ class _Handle:
         return bool(self.consumer.consumers_of(RPC_QUEUE_TEMPLATE.format(service)))
 
     def send(self, service: str, method: str, args: tuple, kwargs: dict, expiration: float):
-        self.consumer.ensure_consuming()
         proxy = MethodProxy(self.standalone._worker_ctx, service, method, self.listener,
                             expiration=expiration)
         return proxy.call_async(*args, **kwargs)
