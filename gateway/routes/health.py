@@ -87,6 +87,7 @@ def readyz():
 
 
 @blp.route("/statusz", methods=["GET"])
+@public
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema, description="A dependency is not ready.")
 def statusz():
