@@ -23,6 +23,7 @@ class ServiceUnavailable(DesaError):
 
     code = "service_unavailable"
     http_status = 503
+    retry_after_seconds = 5
 
 
 # HTTP statuses raised by Flask/werkzeug themselves, with our code for each.
@@ -100,9 +101,12 @@ def handle_http_exception(error: HTTPException) -> Response:
 def handle_desa_error(error: DesaError) -> Response:
     if error.http_status >= 500:
         log.warning("service unavailable", extra={"error": error.message})
-    headers = None
+    headers = {}
     if isinstance(error, Unauthenticated) and g.get("desa_bearer_required"):
-        headers = {"WWW-Authenticate": 'Bearer realm="desa-digital"'}
+        headers["WWW-Authenticate"] = 'Bearer realm="desa-digital"'
+    retry_after = getattr(error, "retry_after_seconds", None)
+    if retry_after is not None:  # a 503: the client may retry (with its Idempotency-Key)
+        headers["Retry-After"] = str(retry_after)
     return error_response(error.http_status, error.code, error.message, error.fields or None,
                           headers)
 

@@ -189,9 +189,9 @@ def up(scale: tuple[str, ...], seed: bool) -> None:
         click.echo(f"already running: {', '.join(running)}")
     if started:
         click.echo(f"started {', '.join(started)}")
-    click.echo(f"waiting for {url}/readyz")
+    click.echo(f"waiting for {url}/statusz")
     watched = list(commands) + ([SEAWEED] if group.pid(SEAWEED) else [])
-    wait_until(lambda: http_ok(f"{url}/readyz"), 120, "gateway /readyz",
+    wait_until(lambda: http_ok(f"{url}/statusz"), 120, "gateway /statusz",
                failed=lambda: first_dead(group, watched))
 
     demo = ""
@@ -212,7 +212,7 @@ Desa Digital is running (ready in {seconds:.1f} s).
 
   API            {url}/api/v1
   API docs       {url}/api/v1/docs   (OpenAPI document: {url}/api/v1/openapi.json)
-  Health         {url}/healthz  {url}/readyz
+  Health         {url}/healthz  {url}/readyz  {url}/statusz
   Logs           var/log/<process>.log      Status: make status      Stop: make stop
 
 {table or "(demo data not seeded)"}
@@ -260,6 +260,8 @@ def status() -> None:
         click.echo(f"{name:<12} {'running  pid ' + str(pid) if pid else 'NOT RUNNING'}")
     url = gateway_url(os.environ.get("DESA_GATEWAY_BIND", "127.0.0.1:8000"))
     click.echo(f"gateway {url}/readyz: {'ready' if http_ok(url + '/readyz') else 'NOT READY'}")
+    click.echo(f"services {url}/statusz: "
+               f"{'all up' if http_ok(url + '/statusz') else 'NOT ALL UP'}")
 
 
 if __name__ == "__main__":

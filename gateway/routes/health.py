@@ -1,4 +1,11 @@
-"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its dependencies do)."""
+"""Liveness (`/healthz`), readiness (`/readyz`) and the operators' status (`/statusz`).
+
+Readiness is what takes a gateway pod out of service, so it reflects only what every request
+needs: this process and the broker. A stopped service or object storage makes the calls that
+need it answer 503 (at once, with Retry-After), not every route of every pod: login, registry
+and `/verify` keep working while letters is down, and letters while registry is. Which
+dependency is down is `/statusz`: every service with its database, and object storage.
+"""
 from __future__ import annotations
 
 import logging
@@ -72,9 +79,22 @@ def _check_object_storage(settings: Settings) -> dict:
 @blp.route("/readyz", methods=["GET"])
 @public
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, schema=HealthSchema, description="A dependency is not ready.")
+@blp.alt_response(503, schema=HealthSchema, description="The broker is not reachable.")
 def readyz():
-    """Broker reachable, every service answers ping() with its database ok, bucket reachable."""
+    """Ready to serve: this process answers and the broker is reachable (the probe)."""
+    checks = {"broker": _check_broker(app_settings())}
+    return _answer(checks)
+
+
+@blp.route("/statusz", methods=["GET"])
+@public
+@blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="A dependency is not ready.")
+def statusz():
+    """For operators: broker, every service's ping() with its database, the documents bucket.
+
+    Not a probe: one stopped service makes it 503 while the gateway serves everything else.
+    """
     settings = app_settings()
     checks = {"broker": _check_broker(settings)}
     for cls in service_classes():
@@ -83,6 +103,10 @@ def readyz():
         else:
             checks[cls.name] = {"ok": False, "error": "broker unreachable"}
     checks["object_storage"] = _check_object_storage(settings)
+    return _answer(checks)
+
+
+def _answer(checks: dict):
     ready = all(check["ok"] for check in checks.values())
     if not ready:
         log.warning("not ready", extra={"failed": [k for k, v in checks.items() if not v["ok"]]})

@@ -73,3 +73,18 @@ class TooManyAttempts(DesaError):
     """Login locked after repeated failures."""
     code = "too_many_attempts"
     http_status = 429
+
+
+@deserialize_to_instance
+class DeadlineExceeded(DesaError):
+    """The caller's deadline passed before the work was done: nothing was changed (HTTP 503)."""
+    code = "service_unavailable"
+    http_status = 503
+    retry_after_seconds = 5
+
+
+@deserialize_to_instance
+class IdempotencyKeyReused(DesaError):
+    """An idempotency key sent again with a different request (HTTP 422)."""
+    code = "idempotency_key_reused"
+    http_status = 422

@@ -55,3 +55,17 @@ def drop_kernel_tables() -> None:
     from alembic import op
 
     KERNEL.drop_all(op.get_bind())
+
+
+def create_kernel_table(name: str) -> None:
+    """In a later migration: one kernel table added after a service's first migration (a
+    database made from scratch already has it from `create_kernel_tables`)."""
+    from alembic import op
+
+    KERNEL.tables[name].create(op.get_bind(), checkfirst=True)
+
+
+def drop_kernel_table(name: str) -> None:
+    from alembic import op
+
+    KERNEL.tables[name].drop(op.get_bind(), checkfirst=True)

@@ -3,7 +3,9 @@
 `@transaction` wraps an entrypoint (and `unit_of_work` any other caller: the CLI, seeds, tests):
 the application code it runs never commits; this commits when it returns and rolls back when it
 raises, so a state change and the outbox rows describing it land together or not at all. Domain
-refusals (services/common/rules.py) become wire errors here, in one table.
+refusals (services/common/rules.py) become wire errors here, in one table. Called over RPC with
+an idempotency key, a unit of work runs once per key (services/common/idempotency.py); past the
+caller's deadline it rolls back instead of committing (services/common/entrypoint.py).
 """
 from __future__ import annotations
 
@@ -15,11 +17,15 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from nameko.exceptions import IncorrectSignature
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.timer import timer
 from sqlalchemy.orm import Session
 
-from services.common import errors, rules
+from services.common import errors, idempotency, rules
+from services.common.entrypoint import CallContext, RpcCall, rpc
 from services.common.outbox import Outbox
+
+# How often each service drops idempotency keys older than idempotency.RETENTION.
+FORGET_KEYS_EVERY_SECONDS = 3600
 
 WIRE_ERRORS: dict[type[rules.RuleError], type[errors.DesaError]] = {
     rules.InvalidValue: errors.ValidationFailed,
@@ -67,8 +73,23 @@ def transaction(fn: Callable) -> Callable:
             inspect.getcallargs(fn, self, *args, **kwargs)
         except TypeError as exc:
             raise IncorrectSignature(str(exc)) from None
+        call = getattr(self, "rpc_call", None)
+        key = call.idempotency_key if isinstance(call, RpcCall) else None
+        if getattr(wrapper, idempotency.RUNS_EVERY_TIME, False):
+            key = None
         with unit_of_work(self.db):
-            return fn(self, *args, **kwargs)
+            if key is not None:
+                operation = fn.__qualname__
+                replay = idempotency.claim(self.db, key, operation,
+                                           idempotency.fingerprint(operation, args, kwargs))
+                if replay is not None:
+                    return replay.result
+            result = fn(self, *args, **kwargs)
+            if key is not None:
+                idempotency.remember(self.db, key, operation, result)
+            if isinstance(call, RpcCall):
+                call.check_deadline()  # the caller has gone: roll back rather than commit
+            return result
 
     return wrapper
 
@@ -84,12 +105,19 @@ class OutboxProvider(DependencyProvider):
 
 
 class ServiceBase:
-    """Base of every service class: `ping` for readiness (the broker and the database answer)."""
+    """Base of every service class: `ping` for readiness (the broker and the database answer),
+    the caller's deadline and idempotency key (`rpc_call`), and forgetting old keys."""
 
     name: str
     db: Session
+    rpc_call = CallContext()
 
     @rpc
     def ping(self) -> dict:
         self.db.execute(sa.text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
+
+    @timer(interval=FORGET_KEYS_EVERY_SECONDS)
+    def forget_idempotency_keys(self) -> None:
+        with unit_of_work(self.db):
+            idempotency.forget_expired(self.db)

@@ -1,5 +1,6 @@
-"""The kernel's tables, defined once: every service database has an outbox, inbox and
-dead_letters table of exactly this shape (created by `migrations.create_kernel_tables`)."""
+"""The kernel's tables, defined once: every service database has an outbox, inbox,
+dead_letters and idempotency_keys table of exactly this shape (created by
+`migrations.create_kernel_tables`; a kernel table added later by `create_kernel_table`)."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -54,3 +55,16 @@ def add_kernel_tables(metadata: sa.MetaData) -> None:
     """Put the kernel tables into a service's metadata (so Alembic sees its whole schema)."""
     for table in KERNEL.sorted_tables:
         table.to_metadata(metadata)
+
+# Idempotency keys of state-changing calls with their first result (ARCHITECTURE rule 11).
+# The result is kept as the JSON text the service returned, so a replay keeps its field order.
+idempotency_keys = sa.Table(
+    "idempotency_keys", KERNEL,
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Column("operation", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("result", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+    sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)

@@ -1,9 +1,9 @@
 """The registry nameko service: entrypoints only, each one call into app/ inside a transaction."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from services.common.db import Database
+from services.common.entrypoint import rpc
+from services.common.idempotency import runs_every_time
 from services.common.logs import RequestContext
 from services.common.service import OutboxProvider, ServiceBase, transaction
 from services.registry.app import (
@@ -114,22 +114,26 @@ class RegistryService(ServiceBase):
     # -- accounts and login -----------------------------------------------------------------
     @rpc
     @transaction
+    @runs_every_time
     def create_account(self, role: str, username: str, password: str,
                        village_code: str | None, actor: dict | None = None) -> dict:
         return accounts.create_account(self.db, role, username, password, village_code, actor)
 
     @rpc
     @transaction
+    @runs_every_time
     def authenticate_password(self, username: str, password: str) -> dict:
         return accounts.authenticate_password(self.db, username, password)
 
     @rpc
     @transaction
+    @runs_every_time
     def authenticate_pin(self, nik: str, pin: str) -> dict:
         return accounts.authenticate_pin(self.db, nik, pin)
 
     @rpc
     @transaction
+    @runs_every_time
     def issue_pin(self, nik: str, scope: str | None, actor: dict | None) -> dict:
         return accounts.issue_pin(self.db, nik, scope, actor)
 

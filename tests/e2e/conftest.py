@@ -59,9 +59,9 @@ class Platform:
         self.group.stop(name)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Until the gateway's /readyz says the broker, every service and storage answer."""
+        """Until the gateway's /statusz says the broker, every service and storage answer."""
         names = [*self.services, "relay", "gateway"]
-        wait_until(lambda: http_ok(f"{self.url}/readyz"), timeout, "platform /readyz",
+        wait_until(lambda: http_ok(f"{self.url}/statusz"), timeout, "platform /statusz",
                    failed=lambda: self._dead(names))
 
     def _dead(self, names: list[str]) -> str | None:

@@ -22,7 +22,7 @@ from nameko.testing.services import entrypoint_hook
 from services.common import migrations
 from services.common.config import get_settings
 from services.common.db import drop_database, make_engine
-from services.common.errors import Unprocessable
+from services.common.errors import DeadlineExceeded, IdempotencyKeyReused, Unprocessable
 from services.common.relay import Relay
 from services.common.tables import inbox, outbox
 from services.common.topology import event_exchange, subscriptions_of
@@ -60,10 +60,9 @@ class Echo(Base):
 
 SERVICE = '''
 """A throwaway service: kernel imports only."""
-from nameko.rpc import rpc
-
 from services.common import rules
 from services.common.db import Database
+from services.common.entrypoint import rpc
 from services.common.inbox import consumes
 from services.common.service import OutboxProvider, ServiceBase, transaction
 from {name}.models import Echo, Note
@@ -241,3 +240,51 @@ def test_the_outbox_row_commits_and_rolls_back_with_its_change(scratch, containe
         events = conn.execute(sa.select(outbox.c.aggregate_id, outbox.c.envelope)).all()
     assert [(row.aggregate_id, row.envelope["payload"]) for row in events] == [
         (str(kept["id"]), {"id": kept["id"], "text": "kept"})]
+
+
+def test_a_service_from_the_kernel_runs_a_repeated_call_once(scratch, container_factory,
+                                                             nameko_config):
+    """The gateway's idempotency key reaches any kernel service as context data: the second
+    call with it returns the first result and writes nothing; another request under the same
+    key is refused; a refused first call leaves the key free."""
+    _name, service_cls, engine = scratch
+    container = container_factory(service_cls, nameko_config)
+    container.start()
+    key = {"idempotency_key": f"k-{uuid.uuid4().hex}:1"}
+    with entrypoint_hook(container, "write", context_data=key) as write:
+        first = write(VILLAGE, "once")
+    with entrypoint_hook(container, "write", context_data=key) as write:
+        assert write(VILLAGE, "once") == first
+    with entrypoint_hook(container, "write", context_data=key) as write, \
+            pytest.raises(IdempotencyKeyReused):
+        write(VILLAGE, "something else")
+    assert notes(engine) == [(first["id"], "once")] and count(engine, outbox) == 1
+
+    refused = {"idempotency_key": f"k-{uuid.uuid4().hex}:1"}
+    with entrypoint_hook(container, "write", context_data=refused) as write, \
+            pytest.raises(Unprocessable):
+        write(VILLAGE, "refused", fail=True)
+    with entrypoint_hook(container, "write", context_data=refused) as write:
+        kept = write(VILLAGE, "kept")
+    assert notes(engine) == [(first["id"], "once"), (kept["id"], "kept")]
+
+
+def test_a_service_from_the_kernel_refuses_work_past_its_deadline(scratch, container_factory,
+                                                                  nameko_config):
+    """Past the caller's deadline a unit of work rolls back instead of committing, and a
+    request that reaches the service already late never runs at all."""
+    name, service_cls, engine = scratch
+    container = container_factory(service_cls, nameko_config)
+    container.start()
+    with entrypoint_hook(container, "write", context_data={"deadline": time.time() - 1}) as write, \
+            pytest.raises(DeadlineExceeded):
+        write(VILLAGE, "too late")
+    with ClusterRpcProxy(nameko_config, timeout=10,
+                         context_data={"deadline": time.time() - 1}) as proxy, \
+            pytest.raises(DeadlineExceeded):
+        proxy[name].write(VILLAGE, "queued too long")
+    assert notes(engine) == [] and count(engine, outbox) == 0
+    with entrypoint_hook(container, "write",
+                         context_data={"deadline": time.time() + 30}) as write:
+        write(VILLAGE, "in time")
+    assert [text for _id, text in notes(engine)] == ["in time"]

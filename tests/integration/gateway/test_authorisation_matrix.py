@@ -112,7 +112,7 @@ def test_every_route_declares_who_may_call_it(document, app_factory_module):
         if rule.endpoint == "static" or rule.rule.startswith("/api/v1/openapi") or (
                 rule.rule.startswith(("/api/v1/docs", "/api/v1/redoc"))):
             continue
-        if not rule.rule.startswith(("/api/", "/healthz", "/readyz")):
+        if not rule.rule.startswith(("/api/", "/healthz", "/readyz", "/statusz")):
             continue  # web pages are not API operations
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:

@@ -101,3 +101,13 @@ def test_compose_starts_every_platform_process_after_the_setup_completed():
         if service.get("image", "").startswith("desa-digital") and name != "setup":
             condition = service["depends_on"]["setup"]["condition"]
             assert condition == "service_completed_successfully", name
+
+
+def test_the_gateway_readiness_probe_is_readyz_not_the_status_page():
+    """/readyz is the gateway and the broker; /statusz (every service) is for operators: a probe
+    on it would take every gateway pod out of service when one service stops."""
+    docs = yaml.safe_load_all((ROOT / "deploy/k8s/gateway.yaml").read_text())
+    (deployment,) = [doc for doc in docs if doc and doc["kind"] == "Deployment"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"

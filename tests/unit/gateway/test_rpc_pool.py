@@ -2,6 +2,8 @@
 more on a rebuilt proxy; a request that left is never sent twice."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from nameko.exceptions import RpcTimeout, UnknownService
 
@@ -21,32 +23,36 @@ class FakeReply:
 
 
 class FakeHandle:
-    """Stands in for a started ClusterRpcProxy; `script` says what each send does."""
+    """Stands in for a started proxy; `script` says what each send does."""
 
     made: list[FakeHandle] = []
     script: list = []
+    consumers: dict = {}
 
     def __init__(self, config: dict, timeout: float):
         self.timeout = timeout
-        self.waits_with = timeout
         self.context_data: dict = {}
         self.sent: list = []
+        self.expirations: list = []
+        self.waited_until: list = []
         self.stopped = False
-        self.cluster = {"registry": self}
         FakeHandle.made.append(self)
 
-    def __getattr__(self, method: str):
-        def call_async(*args, **kwargs):
-            self.sent.append((method, args, dict(self.context_data)))
-            outcome = FakeHandle.script.pop(0)
-            if isinstance(outcome, tuple) and outcome[0] == "raise-on-send":
-                raise outcome[1]
-            return outcome if isinstance(outcome, FakeReply) else FakeReply(outcome)
+    def has_consumers(self, service: str) -> bool:
+        return FakeHandle.consumers.get(service, 1) > 0
 
-        return type("Method", (), {"call_async": staticmethod(call_async)})()
+    def send(self, service: str, method: str, args: tuple, kwargs: dict, expiration: float):
+        context = {k: v for k, v in self.context_data.items() if k != "deadline"}
+        self.sent.append((method, args, context))
+        self.expirations.append(expiration)
+        outcome = FakeHandle.script.pop(0)
+        if isinstance(outcome, tuple) and outcome[0] == "raise-on-send":
+            raise outcome[1]
+        return outcome if isinstance(outcome, FakeReply) else FakeReply(outcome)
 
-    def set_timeout(self, timeout: float) -> None:
-        self.waits_with = timeout
+    def wait(self, reply, until: float):
+        self.waited_until.append(until - time.monotonic())
+        return reply.result()
 
     def stop(self) -> None:
         self.stopped = True
@@ -54,7 +60,7 @@ class FakeHandle:
 
 @pytest.fixture
 def pool(monkeypatch):
-    FakeHandle.made, FakeHandle.script = [], []
+    FakeHandle.made, FakeHandle.script, FakeHandle.consumers = [], [], {}
     monkeypatch.setattr(rpc, "_Handle", FakeHandle)
     return rpc.RpcPool(Settings())
 
@@ -106,18 +112,33 @@ def test_unknown_service_is_503_without_retry(pool):
     assert len(FakeHandle.made) == 1
 
 
-def test_per_call_timeout_is_used_then_restored(pool):
-    waited = []
-
-    class WatchingReply(FakeReply):
-        def result(self):
-            waited.append(FakeHandle.made[0].waits_with)
-            return "ok"
-
-    FakeHandle.script = [WatchingReply("ok")]
+def test_the_timeout_is_the_message_expiry_and_the_deadline(pool):
+    FakeHandle.script = ["ok", "ok"]
+    before = time.time()
     pool.call("registry", "ping", (), {}, timeout=0.5)
-    assert waited == [0.5]
-    assert FakeHandle.made[0].waits_with == Settings().rpc_timeout_seconds
+    handle = FakeHandle.made[0]
+    deadline = handle.context_data["deadline"]
+    assert before + 0.5 <= deadline <= time.time() + 0.5
+    assert 0.4 < handle.expirations[0] <= 0.5
+    # The reply is awaited a little past the deadline: a commit just in time is not a failure.
+    assert 0.5 < handle.waited_until[0] <= 0.5 + rpc.REPLY_GRACE_SECONDS
+    pool.call("registry", "ping", (), {})
+    assert handle.expirations[1] == pytest.approx(Settings().rpc_timeout_seconds, abs=0.1)
+
+
+def test_a_service_without_consumers_is_503_and_nothing_is_sent(pool):
+    FakeHandle.consumers = {"letters": 0}
+    with pytest.raises(ServiceUnavailable, match="not running") as refused:
+        pool.call("letters", "request_letter", ({},), {})
+    assert refused.value.retry_after_seconds > 0
+    assert FakeHandle.made[0].sent == []
+
+
+def test_idempotency_key_is_set_per_call_and_cleared(pool):
+    FakeHandle.script = ["a", "b"]
+    pool.call("registry", "ping", (), {}, idempotency_key="key-1:1")
+    pool.call("registry", "ping", (), {})
+    assert [sent[2] for sent in FakeHandle.made[0].sent] == [{"idempotency_key": "key-1:1"}, {}]
 
 
 def test_request_id_is_set_per_call_and_cleared(pool):

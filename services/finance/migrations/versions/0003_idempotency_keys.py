@@ -1,0 +1,23 @@
+"""The kernel's idempotency_keys table: state-changing calls remembered with their result.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-29
+"""
+from typing import Sequence, Union
+
+from services.common.migrations import create_kernel_table, drop_kernel_table
+
+# revision identifiers, used by Alembic.
+revision: str = '0003'
+down_revision: Union[str, Sequence[str], None] = '0002'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    create_kernel_table("idempotency_keys")
+
+
+def downgrade() -> None:
+    drop_kernel_table("idempotency_keys")
