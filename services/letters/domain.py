@@ -74,6 +74,12 @@ STEPS = {
 }
 
 
+def download_collects(role: str | None) -> bool:
+    """Whether a first download is the letter's collection (issued -> downloaded): by the
+    resident or the village office. The regency reading it for oversight collects nothing."""
+    return role in STEPS["download"].roles
+
+
 def decide_step(step_name: str, status: str, role: str | None, reason: str | None = None) -> str:
     """Return the new status for `step_name`, or raise why it is not allowed."""
     step = STEPS[step_name]
@@ -159,9 +165,28 @@ def format_number(fmt: str, *, code: str, seq: int, short_code: str, when: date,
                       type=type_code)
 
 
-def counter_scope_key(number_scope: str, type_code: str) -> str:
-    """One series per letter type, or one for the whole village (a village setting)."""
-    return "village" if number_scope == "village" else type_code
+VILLAGE_SERIES = "village"
+CODE_SERIES_PREFIX = "code:"
+
+
+def counter_scope_key(number_scope: str, number_format: str, type_code: str,
+                      classification_code: str) -> str:
+    """The series a letter's number is counted in (ADR 0013).
+
+    The village chooses one series for the whole village or one "per type"; a series must still
+    make every printed number unique, so it follows what the format prints. Per type, with
+    `{type}` in the format: one series per letter type. Without `{type}` only the classification
+    code tells types apart (domicile, cover letter and loss all print 470), so the series is per
+    classification code; without `{code}` either, one series for the village.
+    """
+    printed = letter_numbers.format_fields(number_format)
+    if number_scope == "village":
+        return VILLAGE_SERIES
+    if "type" in printed:
+        return type_code
+    if "code" in printed:
+        return CODE_SERIES_PREFIX + classification_code
+    return VILLAGE_SERIES
 
 
 # -- Indonesian dates ------------------------------------------------------------------------

@@ -97,6 +97,9 @@ class Letter(Base):
         sa.Index("ix_letters_queue", "village_code", "status", "requested_at"),
         sa.Index("ix_letters_subject", "subject_nik"),
         sa.Index("ix_letters_signed", "village_code", "signed_at"),
+        # The highest sequence a series' letters carry this year (app/numbering.next_seq).
+        sa.Index("ix_letters_series", "village_code", "number_year", "classification_code",
+                 "number_seq"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
