@@ -73,3 +73,10 @@ class TooManyAttempts(DesaError):
     """Login locked after repeated failures."""
     code = "too_many_attempts"
     http_status = 429
+
+
+@deserialize_to_instance
+class StorageUnavailable(DesaError):
+    """Object storage did not answer in time or refused the connection (HTTP 503)."""
+    code = "service_unavailable"
+    http_status = 503

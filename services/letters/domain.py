@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from services.common import letter_numbers, roles, rules
 
@@ -92,6 +92,25 @@ def decide_step(step_name: str, status: str, role: str | None, reason: str | Non
     if step.needs_reason and not (reason or "").strip():
         raise ReasonRequired("a reason is required", fields={"reason": ["Required."]})
     return step.target
+
+
+# -- issuing: the PDF step after signing ----------------------------------------------------
+
+# A signed letter whose PDF cannot be rendered or stored (object storage down) is tried again
+# after 30 s, 1, 2, 4, 8, 16 and 30 minutes; after the eighth failure (about an hour) it is
+# parked: no more automatic attempts, listed for an operator to retry (`desa letters parked`).
+ISSUE_MAX_ATTEMPTS = 8
+ISSUE_FIRST_DELAY = timedelta(seconds=30)
+ISSUE_MAX_DELAY = timedelta(minutes=30)
+
+
+def issue_retry_delay(failed_attempts: int) -> timedelta:
+    """How long to wait after the n-th failed attempt: doubling, capped."""
+    return min(ISSUE_FIRST_DELAY * 2 ** max(failed_attempts - 1, 0), ISSUE_MAX_DELAY)
+
+
+def issue_parks(failed_attempts: int) -> bool:
+    return failed_attempts >= ISSUE_MAX_ATTEMPTS
 
 
 # -- who may ask for a letter ----------------------------------------------------------------

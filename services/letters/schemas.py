@@ -128,6 +128,10 @@ class RegisterQuerySchema(Schema):
             raise ValidationError("must not be after 'to'", field_name="from")
 
 
+class ParkedQuerySchema(Schema):
+    village = fields.String(load_default=None, validate=common.village_code)
+
+
 class CountsQuerySchema(Schema):
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
     village = fields.String(load_default=None, validate=common.village_code)
@@ -148,6 +152,14 @@ class AttachmentSchema(Schema):
 class PdfSchema(Schema):
     size = fields.Integer()
     sha256 = fields.String()
+
+
+class IssuingSchema(Schema):
+    """A signed letter waiting for its PDF: failed attempts, the next one, whether it is parked
+    for an operator (object storage was down too long)."""
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    parked = fields.Boolean()
 
 
 class LetterSchema(Schema):
@@ -172,9 +184,24 @@ class LetterSchema(Schema):
     template_version_id = fields.String(allow_none=True)
     pdf = fields.Nested(PdfSchema, allow_none=True)
     verification_url = fields.String(allow_none=True)
+    issuing = fields.Nested(IssuingSchema, allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema))
     missing_documents = fields.List(fields.String())
     updated_at = fields.DateTime()
+
+
+class IssueStateSchema(Schema):
+    """A signed letter's PDF step as operators see it (no resident data)."""
+    id = fields.String()
+    village_code = fields.String()
+    type_code = fields.String()
+    number = fields.String(allow_none=True)
+    status = fields.String()
+    signed_at = fields.DateTime(allow_none=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    parked_at = fields.DateTime(allow_none=True)
 
 
 class TransitionSchema(Schema):
