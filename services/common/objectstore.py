@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from nameko.extensions import DependencyProvider
 
 from services.common.config import Settings, get_settings
 from services.common.errors import StorageUnavailable
+
+log = logging.getLogger(__name__)
 
 # What a store that is down, hung or failing looks like through the SDK: connection refused or
 # timed out (urllib3 after its retries), a 5xx answer, a reply that is not S3 at all.
@@ -136,7 +139,12 @@ class ObjectStore(DependencyProvider):
         self.store = documents_store()
 
     def start(self) -> None:
-        self.store.ensure_bucket()
+        # Storage down at start must not stop the service: letters are still signed and their
+        # PDFs wait (retried); `desa buckets` makes the bucket.
+        try:
+            self.store.ensure_bucket()
+        except StorageUnavailable:
+            log.warning("object storage unavailable at start; documents wait until it is back")
 
     def get_dependency(self, worker_ctx) -> ObjectStoreClient:
         return self.store
