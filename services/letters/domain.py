@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.common import letter_numbers, roles, rules
+from services.common.printable import describe_chars, unprintable
 
 # -- workflow --------------------------------------------------------------------------------
 
@@ -131,6 +132,33 @@ def check_subject_may_receive(resident_status: str, subject_must_be_dead: bool) 
             f"the resident is recorded as {BLOCKED_RESIDENT_STATUSES[resident_status]}; "
             f"letters can no longer be requested for them",
             fields={"subject_nik": [f"resident is {BLOCKED_RESIDENT_STATUSES[resident_status]}"]})
+
+
+class SubjectNotPrintable(rules.Refused):
+    """The register holds the subject with characters a letter cannot print (data from before
+    the register checked them)."""
+
+    field = "subject_nik"
+
+
+PRINTED_RESIDENT_FIELDS = ("name", "birth_place", "occupation", "father_name", "mother_name")
+PRINTED_ADDRESS_FIELDS = ("street", "dusun")
+
+
+def check_printable_subject(resident: dict) -> None:
+    """Everything a letter prints about its subject can be printed; otherwise say which register
+    field to correct rather than print black boxes."""
+    address = resident.get("address") or {}
+    values = {**{name: resident.get(name) for name in PRINTED_RESIDENT_FIELDS},
+              **{f"address.{name}": address.get(name) for name in PRINTED_ADDRESS_FIELDS}}
+    problems = {name: [f"characters a letter cannot print: {describe_chars(bad)}"]
+                for name, value in values.items()
+                if isinstance(value, str) and (bad := unprintable(value))}
+    if problems:
+        raise SubjectNotPrintable(
+            "the resident's register data has characters a letter cannot print ("
+            + ", ".join(problems) + "); correct it in the register first",
+            fields={f"subject.{name}": messages for name, messages in problems.items()})
 
 
 def check_requester(role: str | None, actor_nik: str | None, subject_nik: str,
