@@ -1,4 +1,5 @@
-"""The `desa` operator command: migrations, topology, seeds, accounts, relay, outbox, dead letters.
+"""The `desa` operator command: migrations, topology, seeds, accounts, relay, outbox, dead letters,
+parked letters.
 
 It runs the services' own application functions against their databases directly (it is an
 operator tool on the same code base), so every change it makes goes out as an outbox event
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from services.common import migrations, roles
 from services.common.config import get_settings
 from services.common.db import make_engine, session_scope
+from services.common.errors import DesaError
 from services.common.inbox import QueueMissing, publish_to_queue
 from services.common.outbox import Outbox
 from services.common.tables import dead_letters as _DEAD
@@ -367,6 +369,90 @@ def dead_letters_replay(dead_letter_id: int, service: str | None) -> None:
         conn.execute(_DEAD.delete().where(_DEAD.c.id == dead_letter_id))
     click.echo(f"replayed {name} dead letter {dead_letter_id} "
                f"({row['envelope'].get('type')} {row['event_id']}) to {row['queue']}")
+
+
+# -- letters waiting for their PDF ---------------------------------------------------------------
+@cli.group()
+def letters() -> None:
+    """Signed letters whose PDF could not be made or stored (object storage down)."""
+
+
+@contextmanager
+def letters_session() -> Iterator[Session]:
+    with _engine("letters") as engine, session_scope(engine) as session:
+        yield session
+
+
+@letters.command("parked")
+@click.option("--village", "village_code", default=None, metavar="CODE",
+              help="Only this village's letters.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def letters_parked(village_code: str | None, as_json: bool) -> None:
+    """List letters parked after too many failed PDF attempts; exit status 1 if there are any.
+
+    A signed letter whose PDF step fails is tried again with growing delays; after the last
+    attempt it is parked and waits here. Fix the cause (usually object storage), then
+    `desa letters retry --all`.
+    """
+    from services.letters.app.issuing import parked_letters
+
+    with letters_session() as session:
+        parked = parked_letters(session, None, village_code)
+    for row in parked:
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"{row['id']}\t{row['village_code']}\t{row['number']}\t"
+                       f"{row['type_code']}\t{row['attempts']}\t{row['parked_at']}\t"
+                       f"{(row['last_error'] or '')[:100]}")
+    if not as_json:
+        click.echo(f"{len(parked)} parked letter(s)", err=True)
+    if parked:
+        sys.exit(1)
+
+
+@letters.command("retry")
+@click.argument("letter_ids", nargs=-1)
+@click.option("--all", "retry_all", is_flag=True, help="Every parked letter.")
+def letters_retry(letter_ids: tuple[str, ...], retry_all: bool) -> None:
+    """Try the PDF of parked letters again now; one still failing gets a fresh round of
+    attempts from the letters service (exit status 1 if any failed again)."""
+    from services.common.objectstore import documents_store
+    from services.letters import tokens
+    from services.letters.app import issuing
+
+    if bool(letter_ids) == retry_all:
+        raise click.UsageError("give letter ids or --all (not both)")
+    if retry_all:
+        with letters_session() as session:
+            letter_ids = tuple(row["id"] for row in issuing.parked_letters(session, None))
+    store = documents_store()
+    key = tokens.load_signing_key(get_settings().letter_signing_key)
+    failed = 0
+    for letter_id in letter_ids:
+        try:
+            with letters_session() as session:
+                issuing.unpark(session, letter_id, None)
+        except DesaError as exc:  # not found, or not waiting for a PDF
+            failed += 1
+            click.echo(f"{letter_id}\t{exc.message}")
+            continue
+        try:
+            with letters_session() as session:
+                issuing.issue_letter(session, Outbox("letters"), store, key, letter_id)
+        except Exception as exc:  # noqa: BLE001 - reported, counted, left to the service
+            failed += 1
+            with letters_session() as session:
+                state = issuing.record_issue_failure(session, letter_id,
+                                                     f"{type(exc).__name__}: {exc}")
+            click.echo(f"{letter_id}\tfailed again: {type(exc).__name__}: {exc}; the letters "
+                       f"service tries again at {(state or {}).get('next_attempt_at')}")
+            continue
+        with letters_session() as session:
+            state = issuing.issue_state_of(session, letter_id)
+        click.echo(f"{letter_id}\t{state['status']}\t{state['number']}")
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

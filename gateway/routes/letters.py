@@ -25,6 +25,7 @@ from services.letters.schemas import (
     AttachmentFormSchema,
     CountSchema,
     CountsQuerySchema,
+    IssueStateSchema,
     LetterListQuerySchema,
     LetterPageSchema,
     LetterRequestSchema,
@@ -32,6 +33,7 @@ from services.letters.schemas import (
     LetterTypeChangesSchema,
     LetterTypeSchema,
     LetterTypesQuerySchema,
+    ParkedQuerySchema,
     ReasonSchema,
     RegisterQuerySchema,
     VerificationSchema,
@@ -224,15 +226,65 @@ def add_attachment(form: dict, letter_id: str):
 @blp.response(200, description="The signed letter as a PDF.",
               content_type="application/pdf")
 @blp.alt_response(409, schema=ErrorSchema, description="Not issued yet.")
+@blp.alt_response(503, schema=ErrorSchema, description="Document storage is unavailable.")
 def download_pdf(letter_id: str):
     actor = current_actor()
     location = services().letters.open_pdf(letter_id, scope_for(actor), actor.as_dict())
+    return _stream(location)
+
+
+@blp.route("/letters/<letter_id>/attachments/<attachment_id>", methods=["GET"])
+@requires(*VILLAGE_USERS)
+@blp.response(200, description="A document sent with the request (PDF, JPEG or PNG).")
+@blp.alt_response(404, schema=ErrorSchema)
+def download_attachment(letter_id: str, attachment_id: str):
+    """A document sent with a request (KTP, KK, cover letter), for whoever may see the letter."""
+    actor = current_actor()
+    location = services().letters.open_attachment(letter_id, attachment_id, scope_for(actor),
+                                                   actor.as_dict())
+    return _stream(location)
+
+
+def _stream(location: dict) -> Response:
+    """Stream a stored document; the object is opened first, so storage that is down answers
+    503 before any byte is sent."""
     chunks = _documents().stream(location["key"], CHUNK)
-    return Response(stream_with_context(chunks), mimetype="application/pdf", headers={
+    return Response(stream_with_context(chunks), mimetype=location["content_type"], headers={
         "Content-Length": str(location["size"]),
         "Content-Disposition": f'attachment; filename="{location["filename"]}"',
         "X-Content-SHA256": location["sha256"],
+        "X-Content-Type-Options": "nosniff",
     })
+
+
+# -- signed letters waiting for their PDF ----------------------------------------------------
+
+PDF_OPERATORS = (roles.OPERATOR, roles.REGENCY_ADMIN, *roles.LETTER_CLERKS)
+
+
+def _issue_scope() -> str | None:
+    """Operators see these lists regency-wide: they carry no resident data."""
+    actor = current_actor()
+    return None if actor.role == roles.OPERATOR else scope_for(actor)
+
+
+@blp.route("/letters/parked", methods=["GET"])
+@requires(*PDF_OPERATORS)
+@blp.arguments(ParkedQuerySchema, location="query", error_status_code=400)
+@blp.response(200, IssueStateSchema(many=True))
+def list_parked_letters(query: dict):
+    """Signed letters whose PDF failed too often (object storage down) and wait for a retry."""
+    return respond(services().letters.list_parked_letters(_issue_scope(), query["village"]))
+
+
+@blp.route("/letters/<letter_id>/issue", methods=["POST"])
+@requires(*PDF_OPERATORS)
+@blp.response(200, IssueStateSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="Not a signed letter waiting for its PDF.")
+def retry_issue(letter_id: str):
+    """Make and store the PDF of a signed letter now (a parked one starts a fresh round)."""
+    return respond(services().letters.retry_issue(letter_id, _issue_scope()))
 
 
 # -- public verification ---------------------------------------------------------------------

@@ -33,6 +33,13 @@ class Settings:
         "DESA_S3_SECRET_KEY", "desa-local-secret-change-me"))
     s3_secure: bool = field(default_factory=lambda: _env_bool("DESA_S3_SECURE", False))
     s3_region: str = field(default_factory=lambda: _env("DESA_S3_REGION", "us-east-1"))
+    # A hung or unreachable store must fail a request within seconds, not tie up a gateway
+    # thread or a service worker for minutes (the minio SDK's defaults: 5 min, 5 retries).
+    s3_connect_timeout_seconds: float = field(default_factory=lambda: float(_env(
+        "DESA_S3_CONNECT_TIMEOUT_SECONDS", "2")))
+    s3_read_timeout_seconds: float = field(default_factory=lambda: float(_env(
+        "DESA_S3_READ_TIMEOUT_SECONDS", "5")))
+    s3_retries: int = field(default_factory=lambda: int(_env("DESA_S3_RETRIES", "1")))
     documents_bucket: str = field(default_factory=lambda: _env(
         "DESA_DOCUMENTS_BUCKET", "desa-documents"))
     jwt_secret: str = field(default_factory=lambda: _env(

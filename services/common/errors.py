@@ -88,3 +88,11 @@ class IdempotencyKeyReused(DesaError):
     """An idempotency key sent again with a different request (HTTP 422)."""
     code = "idempotency_key_reused"
     http_status = 422
+
+
+@deserialize_to_instance
+class StorageUnavailable(DesaError):
+    """Object storage did not answer in time or refused the connection (HTTP 503)."""
+    code = "service_unavailable"
+    http_status = 503
+    retry_after_seconds = 5

@@ -6,10 +6,12 @@ updates are written here once; `load` turns marshmallow errors into the one wire
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.common.errors import ValidationFailed
+from services.common.printable import describe_chars, latin_letter, unprintable
 
 NIK_PATTERN = r"\d{16}"
 # Nomor sementara: "TMP-<10 village digits>-<6-digit serial>" until Dukcapil issues a NIK.
@@ -92,6 +94,76 @@ def text(max_length: int, required: bool = False, **kwargs) -> fields.Field:
         return Text(required=True, validate=validate.Length(min=1, max=max_length), **kwargs)
     kwargs.setdefault("load_default", None)
     return Text(allow_none=True, validate=validate.Length(max=max_length), **kwargs)
+
+
+# -- what a letter can print (ADR 0014) -------------------------------------------------------
+
+class PrintedText(Text):
+    """Trimmed text a letter prints: refused when it holds a character the letter font lacks."""
+
+    default_error_messages = {"unprintable": "Contains characters a letter cannot print: "
+                                             "{chars}. Use Latin letters, digits and punctuation."}
+
+    def __init__(self, *args, multiline: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text is not None:
+            text = unicodedata.normalize("NFC", text)
+            bad = unprintable(text, self.multiline)
+            if bad:
+                raise self.make_error("unprintable", chars=describe_chars(bad))
+        return text
+
+
+def printed_text(max_length: int, required: bool = False, **kwargs) -> fields.Field:
+    """`text()` for what a letter prints."""
+    if required:
+        return PrintedText(required=True, validate=validate.Length(min=1, max=max_length),
+                           **kwargs)
+    kwargs.setdefault("load_default", None)
+    return PrintedText(allow_none=True, validate=validate.Length(max=max_length), **kwargs)
+
+
+# Apostrophes as phones and word processors type them, written as the register writes them.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_NAME_PUNCTUATION = set(" '.,-")
+
+
+class PersonName(Text):
+    """A person's name as the population register writes it: Latin letters (accented ones
+    kept as written, ADR 0014), spaces, apostrophe, period, comma and hyphen ("Ma'ruf",
+    "H. Ahmad Fauzi, S.Pd.", "Siti Nur-Aini"). Spaces are collapsed; typographic apostrophes
+    become "'"."""
+
+    default_error_messages = {
+        "invalid_name": "Names are written as in the population register: Latin letters, "
+                        "spaces and ' . , - only (not allowed: {chars}).",
+        "no_letter": "A name needs at least one letter.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if name is None:
+            return None
+        name = " ".join(unicodedata.normalize("NFC", name).translate(_APOSTROPHES).split())
+        bad = [c for c in dict.fromkeys(name)
+               if c not in _NAME_PUNCTUATION and not latin_letter(c)]
+        if bad:
+            raise self.make_error("invalid_name", chars=describe_chars(bad))
+        if not any(latin_letter(c) for c in name):
+            raise self.make_error("no_letter")
+        return name
+
+
+def person_name(max_length: int, required: bool = False, **kwargs) -> fields.Field:
+    if required:
+        return PersonName(required=True, validate=validate.Length(min=1, max=max_length),
+                          **kwargs)
+    kwargs.setdefault("load_default", None)
+    return PersonName(allow_none=True, validate=validate.Length(max=max_length), **kwargs)
 
 
 class PartialUpdate(Schema):

@@ -19,8 +19,15 @@ class InvalidNumberFormat(rules.Refused):
     field = "letter_number_format"
 
 
+def format_fields(fmt: str) -> set[str]:
+    """The field names a (checked) format prints: `{code}/{seq:03d}` -> {"code", "seq"}."""
+    return {name for _, name, _, _ in string.Formatter().parse(fmt) if name is not None}
+
+
 def check_format(fmt: str) -> None:
-    """Only known fields, no attribute or index access, the sequence present, specs that fit."""
+    """Only known fields, no attribute or index access, the sequence and the year present, specs
+    that fit. The year is required because every series restarts each year (ADR 0013): without
+    it, January's 001 would repeat last January's."""
     try:
         parsed = list(string.Formatter().parse(fmt))
     except ValueError as exc:
@@ -35,6 +42,9 @@ def check_format(fmt: str) -> None:
     if "seq" not in names:
         raise InvalidNumberFormat("letter number format must contain {seq}",
                                   fields={"letter_number_format": ["missing {seq}"]})
+    if "year" not in names:
+        raise InvalidNumberFormat("letter number format must contain {year}: numbering restarts "
+                                  "every year", fields={"letter_number_format": ["missing {year}"]})
     try:
         fmt.format(**SAMPLE)
     except (ValueError, TypeError) as exc:

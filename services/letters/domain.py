@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from services.common import letter_numbers, roles, rules
+from services.common.printable import describe_chars, unprintable
 
 # -- workflow --------------------------------------------------------------------------------
 
@@ -74,6 +75,12 @@ STEPS = {
 }
 
 
+def download_collects(role: str | None) -> bool:
+    """Whether a first download is the letter's collection (issued -> downloaded): by the
+    resident or the village office. The regency reading it for oversight collects nothing."""
+    return role in STEPS["download"].roles
+
+
 def decide_step(step_name: str, status: str, role: str | None, reason: str | None = None) -> str:
     """Return the new status for `step_name`, or raise why it is not allowed."""
     step = STEPS[step_name]
@@ -86,6 +93,25 @@ def decide_step(step_name: str, status: str, role: str | None, reason: str | Non
     if step.needs_reason and not (reason or "").strip():
         raise ReasonRequired("a reason is required", fields={"reason": ["Required."]})
     return step.target
+
+
+# -- issuing: the PDF step after signing ----------------------------------------------------
+
+# A signed letter whose PDF cannot be rendered or stored (object storage down) is tried again
+# after 30 s, 1, 2, 4, 8, 16 and 30 minutes; after the eighth failure (about an hour) it is
+# parked: no more automatic attempts, listed for an operator to retry (`desa letters parked`).
+ISSUE_MAX_ATTEMPTS = 8
+ISSUE_FIRST_DELAY = timedelta(seconds=30)
+ISSUE_MAX_DELAY = timedelta(minutes=30)
+
+
+def issue_retry_delay(failed_attempts: int) -> timedelta:
+    """How long to wait after the n-th failed attempt: doubling, capped."""
+    return min(ISSUE_FIRST_DELAY * 2 ** max(failed_attempts - 1, 0), ISSUE_MAX_DELAY)
+
+
+def issue_parks(failed_attempts: int) -> bool:
+    return failed_attempts >= ISSUE_MAX_ATTEMPTS
 
 
 # -- who may ask for a letter ----------------------------------------------------------------
@@ -106,6 +132,33 @@ def check_subject_may_receive(resident_status: str, subject_must_be_dead: bool) 
             f"the resident is recorded as {BLOCKED_RESIDENT_STATUSES[resident_status]}; "
             f"letters can no longer be requested for them",
             fields={"subject_nik": [f"resident is {BLOCKED_RESIDENT_STATUSES[resident_status]}"]})
+
+
+class SubjectNotPrintable(rules.Refused):
+    """The register holds the subject with characters a letter cannot print (data from before
+    the register checked them)."""
+
+    field = "subject_nik"
+
+
+PRINTED_RESIDENT_FIELDS = ("name", "birth_place", "occupation", "father_name", "mother_name")
+PRINTED_ADDRESS_FIELDS = ("street", "dusun")
+
+
+def check_printable_subject(resident: dict) -> None:
+    """Everything a letter prints about its subject can be printed; otherwise say which register
+    field to correct rather than print black boxes."""
+    address = resident.get("address") or {}
+    values = {**{name: resident.get(name) for name in PRINTED_RESIDENT_FIELDS},
+              **{f"address.{name}": address.get(name) for name in PRINTED_ADDRESS_FIELDS}}
+    problems = {name: [f"characters a letter cannot print: {describe_chars(bad)}"]
+                for name, value in values.items()
+                if isinstance(value, str) and (bad := unprintable(value))}
+    if problems:
+        raise SubjectNotPrintable(
+            "the resident's register data has characters a letter cannot print ("
+            + ", ".join(problems) + "); correct it in the register first",
+            fields={f"subject.{name}": messages for name, messages in problems.items()})
 
 
 def check_requester(role: str | None, actor_nik: str | None, subject_nik: str,
@@ -159,9 +212,28 @@ def format_number(fmt: str, *, code: str, seq: int, short_code: str, when: date,
                       type=type_code)
 
 
-def counter_scope_key(number_scope: str, type_code: str) -> str:
-    """One series per letter type, or one for the whole village (a village setting)."""
-    return "village" if number_scope == "village" else type_code
+VILLAGE_SERIES = "village"
+CODE_SERIES_PREFIX = "code:"
+
+
+def counter_scope_key(number_scope: str, number_format: str, type_code: str,
+                      classification_code: str) -> str:
+    """The series a letter's number is counted in (ADR 0013).
+
+    The village chooses one series for the whole village or one "per type"; a series must still
+    make every printed number unique, so it follows what the format prints. Per type, with
+    `{type}` in the format: one series per letter type. Without `{type}` only the classification
+    code tells types apart (domicile, cover letter and loss all print 470), so the series is per
+    classification code; without `{code}` either, one series for the village.
+    """
+    printed = letter_numbers.format_fields(number_format)
+    if number_scope == "village":
+        return VILLAGE_SERIES
+    if "type" in printed:
+        return type_code
+    if "code" in printed:
+        return CODE_SERIES_PREFIX + classification_code
+    return VILLAGE_SERIES
 
 
 # -- Indonesian dates ------------------------------------------------------------------------

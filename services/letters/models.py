@@ -97,6 +97,12 @@ class Letter(Base):
         sa.Index("ix_letters_queue", "village_code", "status", "requested_at"),
         sa.Index("ix_letters_subject", "subject_nik"),
         sa.Index("ix_letters_signed", "village_code", "signed_at"),
+        # The highest sequence a series' letters carry this year (app/numbering.next_seq).
+        sa.Index("ix_letters_series", "village_code", "number_year", "classification_code",
+                 "number_seq"),
+        # Signed letters waiting for their PDF (the issue_pending timer, the parked list).
+        sa.Index("ix_letters_issue_pending", "issue_retry_at",
+                 postgresql_where=sa.text("status = 'signed'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True,
@@ -128,6 +134,12 @@ class Letter(Base):
     pdf_size: Mapped[int | None] = mapped_column(sa.Integer)
     pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # Rendering and storing the PDF of a signed letter: failed attempts, when to try again, the
+    # last error, and when it was parked for an operator after too many failures.
+    issue_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    issue_retry_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    issue_error: Mapped[str | None] = mapped_column(sa.String(500))
+    issue_parked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
 
 

@@ -2,17 +2,28 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import segno
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import LayoutError
 
 PAPER = {"A4": A4, "F4": (215 * mm, 330 * mm)}
-FONT, BOLD, ITALIC = "Times-Roman", "Times-Bold", "Times-Italic"
+# DejaVu Serif, shipped with the code (fonts/, its licence beside it) and embedded in every PDF:
+# it has a glyph for every character the API accepts in printed text
+# (services.common.fields.PRINTABLE_RANGES; ADR 0014). The PDF's standard Times has only
+# Latin-1, so "Āmin" printed a black box.
+FONTS_DIR = Path(__file__).resolve().parent / "fonts"
+FONT, BOLD, ITALIC = "DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic"
+for _name in (FONT, BOLD, ITALIC):
+    pdfmetrics.registerFont(TTFont(_name, FONTS_DIR / f"{_name}.ttf"))
+pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=BOLD, italic=ITALIC, boldItalic=BOLD)
 MARGIN_X = 25 * mm
 LETTERHEAD_HEIGHT = 40 * mm
 

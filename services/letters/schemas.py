@@ -9,8 +9,14 @@ from services.letters.domain import ATTACHMENT_KINDS, STATUSES
 
 
 def _text(max_length: int = 200) -> fields.Field:
-    """Required trimmed text: what a letter prints must not be blank."""
-    return common.text(max_length, required=True)
+    """Required trimmed text: what a letter prints must not be blank, and must be printable
+    with the letter's font (ADR 0014)."""
+    return common.printed_text(max_length, required=True)
+
+
+def _name(max_length: int = 100) -> fields.Field:
+    """A person's name printed on the letter, written as the population register writes it."""
+    return common.person_name(max_length, required=True)
 
 
 # -- fields of each letter type (the `fields` object of a request) ---------------------------
@@ -37,7 +43,7 @@ class BirthFields(Schema):
     """Surat Keterangan Kelahiran: the subject is the child (already in the registry)."""
     birth_time = fields.String(required=True, validate=common.time_of_day)
     delivery_place = _text(200)
-    reporter_name = _text(100)
+    reporter_name = _name()
     reporter_relation = _text(50)
 
 
@@ -47,13 +53,13 @@ class DeathFields(Schema):
     death_time = fields.String(load_default=None, validate=common.time_of_day)
     death_place = _text(200)
     cause = _text(200)
-    reporter_name = _text(100)
+    reporter_name = _name()
     reporter_relation = _text(50)
 
 
 class MovingMember(Schema):
     nik = fields.String(required=True, validate=common.person_number)
-    name = _text(100)
+    name = _name()
 
 
 class MovingFields(Schema):
@@ -78,7 +84,7 @@ class CrowdPermitFields(Schema):
     event_date = fields.Date(required=True)
     event_time = fields.String(required=True, validate=common.time_of_day)
     event_place = _text(300)
-    entertainment = common.text(200)
+    entertainment = common.printed_text(200)
     guests = fields.Integer(load_default=None, validate=validate.Range(min=1, max=100000))
 
 
@@ -88,7 +94,8 @@ class LetterRequestSchema(Schema):
     """POST /letters: `subject_nik` is for officers; a resident's letter is about themself."""
     type_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     subject_nik = fields.String(load_default=None, validate=common.person_number)
-    purpose = fields.String(load_default=None, validate=validate.Length(min=3, max=300))
+    purpose = common.PrintedText(load_default=None, allow_none=True,
+                                 validate=validate.Length(min=3, max=300))
     fields_ = fields.Dict(data_key="fields", attribute="fields", load_default=dict)
 
 
@@ -112,8 +119,8 @@ class LetterTypeChangesSchema(common.PartialUpdate):
     """A village's settings for one letter type; title/body changes make a new template version."""
     enabled = fields.Boolean()
     classification_code = fields.String(validate=validate.Regexp(r"^[0-9][0-9.]{0,11}$"))
-    title = fields.String(validate=validate.Length(min=3, max=120))
-    body = fields.String(validate=validate.Length(min=10, max=8000))
+    title = common.PrintedText(validate=validate.Length(min=3, max=120))
+    body = common.PrintedText(multiline=True, validate=validate.Length(min=10, max=8000))
 
 
 class RegisterQuerySchema(Schema):
@@ -126,6 +133,10 @@ class RegisterQuerySchema(Schema):
     def ordered(self, data: dict, **kwargs) -> None:
         if data["date_from"] > data["date_to"]:
             raise ValidationError("must not be after 'to'", field_name="from")
+
+
+class ParkedQuerySchema(Schema):
+    village = fields.String(load_default=None, validate=common.village_code)
 
 
 class CountsQuerySchema(Schema):
@@ -150,6 +161,14 @@ class PdfSchema(Schema):
     sha256 = fields.String()
 
 
+class IssuingSchema(Schema):
+    """A signed letter waiting for its PDF: failed attempts, the next one, whether it is parked
+    for an operator (object storage was down too long)."""
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    parked = fields.Boolean()
+
+
 class LetterSchema(Schema):
     id = fields.String()
     village_code = fields.String()
@@ -172,9 +191,24 @@ class LetterSchema(Schema):
     template_version_id = fields.String(allow_none=True)
     pdf = fields.Nested(PdfSchema, allow_none=True)
     verification_url = fields.String(allow_none=True)
+    issuing = fields.Nested(IssuingSchema, allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentSchema))
     missing_documents = fields.List(fields.String())
     updated_at = fields.DateTime()
+
+
+class IssueStateSchema(Schema):
+    """A signed letter's PDF step as operators see it (no resident data)."""
+    id = fields.String()
+    village_code = fields.String()
+    type_code = fields.String()
+    number = fields.String(allow_none=True)
+    status = fields.String()
+    signed_at = fields.DateTime(allow_none=True)
+    attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    next_attempt_at = fields.DateTime(allow_none=True)
+    parked_at = fields.DateTime(allow_none=True)
 
 
 class TransitionSchema(Schema):

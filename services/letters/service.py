@@ -13,7 +13,7 @@ from services.common.entrypoint import rpc
 from services.common.inbox import consumes
 from services.common.logs import RequestContext
 from services.common.objectstore import ObjectStore
-from services.common.service import OutboxProvider, ServiceBase, transaction
+from services.common.service import OutboxProvider, ServiceBase, transaction, unit_of_work
 from services.letters import tokens
 from services.letters.app import (
     attachments,
@@ -116,8 +116,9 @@ class LettersService(ServiceBase):
     def sign_letter(self, letter_id: str, scope: str | None, actor: dict) -> dict:
         """Number and sign in one short transaction, then render and store the PDF in another;
         if that fails the letter stays signed and `issue_pending` finishes it."""
-        signed = self._sign(letter_id, scope, actor)
-        return self._issue(letter_id) or signed
+        self._sign(letter_id, scope, actor)
+        # Not issued: the letter as it now stands, with its failed attempt and the next one.
+        return self._issue(letter_id) or self.get_letter(letter_id, scope, actor)
 
     @transaction
     def _sign(self, letter_id: str, scope: str | None, actor: dict) -> dict:
@@ -131,15 +132,48 @@ class LettersService(ServiceBase):
     def _issue(self, letter_id: str) -> dict | None:
         try:
             return self._issue_now(letter_id)
-        except Exception:  # noqa: BLE001 - retried by issue_pending; the signing stands
+        except Exception as exc:  # noqa: BLE001 - retried with backoff; the signing stands
             log.exception("issuing a signed letter failed; will retry",
                           extra={"letter_id": letter_id})
+            try:
+                self._record_issue_failure(letter_id, f"{type(exc).__name__}: {exc}")
+            except Exception:  # noqa: BLE001 - the database too: the next pass tries again
+                log.exception("could not record the failed issue", extra={"letter_id": letter_id})
             return None
+
+    @transaction
+    def _record_issue_failure(self, letter_id: str, error: str) -> dict | None:
+        return issuing.record_issue_failure(self.db, letter_id, error)
 
     @timer(interval=15)
     def issue_pending(self) -> None:
-        for letter_id in issuing.signed_not_issued(self.db, ISSUE_RETRY_AFTER):
+        """Signed letters whose PDF step is due again (backoff), until they are parked."""
+        with unit_of_work(self.db):
+            due = issuing.signed_not_issued(self.db, ISSUE_RETRY_AFTER)
+        for letter_id in due:
             self._issue(letter_id)
+
+    @rpc
+    @transaction
+    def list_parked_letters(self, scope: str | None, village_code: str | None = None
+                            ) -> list[dict]:
+        """Signed letters whose PDF failed too often, for an operator to retry."""
+        return issuing.parked_letters(self.db, scope, village_code)
+
+    @rpc
+    def retry_issue(self, letter_id: str, scope: str | None) -> dict:
+        """An operator's retry of a parked (or waiting) letter: a fresh round, tried now."""
+        self._unpark(letter_id, scope)
+        self._issue(letter_id)
+        return self._issue_state(letter_id)
+
+    @transaction
+    def _unpark(self, letter_id: str, scope: str | None) -> dict:
+        return issuing.unpark(self.db, letter_id, scope)
+
+    @transaction
+    def _issue_state(self, letter_id: str) -> dict:
+        return issuing.issue_state_of(self.db, letter_id)
 
     # -- documents ---------------------------------------------------------------------------
     @rpc
@@ -151,6 +185,12 @@ class LettersService(ServiceBase):
     @transaction
     def attachment_key(self, letter_id: str, scope: str | None, actor: dict) -> dict:
         return attachments.attachment_key(self.db, letter_id, scope, actor)
+
+    @rpc
+    @transaction
+    def open_attachment(self, letter_id: str, attachment_id: str, scope: str | None,
+                        actor: dict) -> dict:
+        return attachments.open_attachment(self.db, letter_id, attachment_id, scope, actor)
 
     @rpc
     @transaction

@@ -5,10 +5,11 @@ import contextlib
 import hashlib
 import uuid
 
+from minio.error import S3Error
 from sqlalchemy.orm import Session
 
 from services.common import clock
-from services.common.errors import Conflict, ValidationFailed
+from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.common.fields import load
 from services.common.objectstore import ObjectStoreClient, document_key
 from services.common.outbox import Outbox
@@ -32,6 +33,24 @@ def attachment_key(session: Session, letter_id: str, scope: str | None, actor: d
             "max_bytes": domain.MAX_ATTACHMENT_BYTES}
 
 
+def open_attachment(session: Session, letter_id: str, attachment_id: str, scope: str | None,
+                    actor: dict) -> dict:
+    """Where an attachment is, for the gateway to stream: whoever may see the letter may read
+    the documents sent with it (the officer checking a request needs the KTP and KK)."""
+    letter = load_letter(session, letter_id, scope, actor)
+    try:
+        wanted = uuid.UUID(str(attachment_id))
+    except ValueError:
+        raise NotFound("attachment not found") from None
+    attachment = session.get(Attachment, wanted)
+    if attachment is None or attachment.letter_id != letter.id:
+        raise NotFound("attachment not found")
+    extension = domain.ATTACHMENT_TYPES.get(attachment.content_type, "bin")
+    filename = f"{attachment.kind}-{str(attachment.id)[:8]}.{extension}"
+    return {"key": attachment.key, "size": attachment.size, "sha256": attachment.sha256,
+            "content_type": attachment.content_type, "filename": filename}
+
+
 def record_attachment(session: Session, outbox: Outbox, store: ObjectStoreClient,
                       letter_id: str, attachment: dict, scope: str | None, actor: dict) -> dict:
     """Check an uploaded object (type sniffed from its bytes, size) and attach it to the letter.
@@ -48,7 +67,7 @@ def record_attachment(session: Session, outbox: Outbox, store: ObjectStoreClient
                            f"(status {letter.status})")
         try:
             data = store.get_bytes(key)
-        except Exception as exc:  # noqa: BLE001 - a missing object is the caller's mistake
+        except S3Error as exc:  # a missing object is the caller's mistake; storage down is not
             raise ValidationFailed("the uploaded file was not found",
                                    fields={"key": ["no such object"]}) from exc
         content_type = sniff_attachment(data, len(data))

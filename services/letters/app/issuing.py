@@ -1,6 +1,7 @@
 """Issuing a signed letter: what it prints, its signed verification token, its PDF."""
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -8,9 +9,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from services.common import clock, roles
-from services.common.errors import Conflict
+from services.common.errors import Conflict, NotFound
 from services.common.objectstore import ObjectStoreClient, document_key
 from services.common.outbox import Outbox
+from services.common.tenancy import in_scope
 from services.letters import catalogue, domain, tokens
 from services.letters.app.letter_types import current_template
 from services.letters.app.letters import SYSTEM_ACTOR, letter_uuid, load_letter, verification_url
@@ -18,6 +20,8 @@ from services.letters.app.readmodels import village_info
 from services.letters.app.requests import record_step
 from services.letters.models import Letter, Resident, TemplateVersion
 from services.letters.pdf import render_letter
+
+log = logging.getLogger(__name__)
 
 
 def _title(value: str | None) -> str | None:
@@ -123,26 +127,101 @@ def issue_letter(session: Session, outbox: Outbox, store: ObjectStoreClient,
     letter.verification_token = token
     letter.pdf_key, letter.pdf_size, letter.pdf_sha256 = stored.key, stored.size, stored.sha256
     letter.issued_at = now
+    letter.issue_retry_at = letter.issue_parked_at = None
     letter.status = domain.decide_step("issue", letter.status, roles.SYSTEM)
     return record_step(session, outbox, letter, domain.SIGNED, SYSTEM_ACTOR, now=now)
 
 
-def signed_not_issued(session: Session, older_than: timedelta, limit: int = 20) -> list[str]:
-    """Letters whose PDF step failed after signing (object store down): retried by a timer."""
-    cutoff = clock.now() - older_than
+def signed_not_issued(session: Session, older_than: timedelta, limit: int = 20,
+                      now: datetime | None = None) -> list[str]:
+    """Signed letters whose PDF step is due: failed before and due again by its backoff, or
+    never tried (the process stopped between signing and issuing) and signed `older_than` ago.
+    Parked letters wait for an operator."""
+    now = now or clock.now()
+    due = sa.func.coalesce(Letter.issue_retry_at, Letter.signed_at + older_than)
     return [str(i) for i in session.scalars(
-        sa.select(Letter.id).where(Letter.status == domain.SIGNED, Letter.signed_at < cutoff)
-        .order_by(Letter.signed_at).limit(limit)).all()]
+        sa.select(Letter.id).where(Letter.status == domain.SIGNED,
+                                   Letter.issue_parked_at.is_(None), due <= now)
+        .order_by(due).limit(limit)).all()]
+
+
+def record_issue_failure(session: Session, letter_id: str, error: str,
+                         now: datetime | None = None) -> dict | None:
+    """Count a failed PDF step: when to try again, or park the letter after the last attempt."""
+    letter = session.scalars(sa.select(Letter).where(Letter.id == letter_uuid(letter_id))
+                             .with_for_update()).first()
+    if letter is None or letter.status != domain.SIGNED:
+        return None
+    now = now or clock.now()
+    letter.issue_attempts = (letter.issue_attempts or 0) + 1
+    letter.issue_error = error[:500]
+    if domain.issue_parks(letter.issue_attempts):
+        letter.issue_parked_at, letter.issue_retry_at = now, None
+        log.error("a signed letter's PDF failed too often; parked for an operator "
+                  "(desa letters parked)", extra={"letter_id": str(letter.id),
+                                                  "attempts": letter.issue_attempts})
+    else:
+        letter.issue_retry_at = now + domain.issue_retry_delay(letter.issue_attempts)
+    session.flush()
+    return issue_state(letter)
+
+
+def issue_state(letter: Letter) -> dict:
+    """A signed letter's PDF step as operators see it: no personal data (operators never see
+    resident data), enough to find the letter and the cause."""
+    return {"id": str(letter.id), "village_code": letter.village_code,
+            "type_code": letter.type_code, "number": letter.number, "status": letter.status,
+            "signed_at": letter.signed_at.isoformat() if letter.signed_at else None,
+            "attempts": letter.issue_attempts or 0, "last_error": letter.issue_error,
+            "next_attempt_at": letter.issue_retry_at.isoformat()
+            if letter.issue_retry_at else None,
+            "parked_at": letter.issue_parked_at.isoformat() if letter.issue_parked_at else None}
+
+
+def issue_state_of(session: Session, letter_id: str) -> dict:
+    letter = session.get(Letter, letter_uuid(letter_id))
+    if letter is None:
+        raise NotFound("letter not found")
+    return issue_state(letter)
+
+
+def parked_letters(session: Session, scope: str | None, village_code: str | None = None,
+                   limit: int = 500) -> list[dict]:
+    """Signed letters parked after too many failed PDF attempts, oldest first."""
+    stmt = sa.select(Letter).where(Letter.status == domain.SIGNED,
+                                   Letter.issue_parked_at.is_not(None))
+    for code in (scope, village_code):
+        if code is not None:
+            stmt = stmt.where(Letter.village_code == code)
+    return [issue_state(letter) for letter in session.scalars(
+        stmt.order_by(Letter.issue_parked_at, Letter.id).limit(limit))]
+
+
+def unpark(session: Session, letter_id: str, scope: str | None,
+           now: datetime | None = None) -> dict:
+    """An operator's retry: the letter starts a fresh round of attempts, due now."""
+    letter = session.scalars(sa.select(Letter).where(Letter.id == letter_uuid(letter_id))
+                             .with_for_update()).first()
+    if letter is None or not in_scope(scope, letter.village_code):
+        raise NotFound("letter not found")
+    if letter.status != domain.SIGNED:
+        raise Conflict(f"only a signed letter waits for its PDF (status {letter.status})",
+                       fields={"status": [letter.status]})
+    letter.issue_attempts, letter.issue_parked_at = 0, None
+    letter.issue_retry_at = now or clock.now()
+    session.flush()
+    return issue_state(letter)
 
 
 def open_pdf(session: Session, outbox: Outbox, letter_id: str, scope: str | None,
              actor: dict) -> dict:
-    """Where the PDF is, for the gateway to stream; the first download is recorded."""
+    """Where the PDF is, for the gateway to stream. Anyone who may see the letter may download
+    it; the first download by the resident or the office is recorded as its collection."""
     letter = load_letter(session, letter_id, scope, actor, for_update=True)
     if letter.status not in (domain.ISSUED, domain.DOWNLOADED) or not letter.pdf_key:
         raise Conflict(f"the letter has no PDF yet (status {letter.status})",
                        fields={"status": [letter.status]})
-    if letter.status == domain.ISSUED:
+    if letter.status == domain.ISSUED and domain.download_collects(actor.get("role")):
         letter.status = domain.decide_step("download", letter.status, actor.get("role"))
         record_step(session, outbox, letter, domain.ISSUED, actor)
     safe_number = (letter.number or str(letter.id)).replace("/", "-")

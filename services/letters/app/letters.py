@@ -12,7 +12,7 @@ from services.common.errors import NotFound
 from services.common.fields import load
 from services.common.pagination import fetch_page
 from services.common.tenancy import check_scope, in_scope
-from services.letters import catalogue, schemas
+from services.letters import catalogue, domain, schemas
 from services.letters.models import Attachment, Letter, LetterTransition
 
 SYSTEM_ACTOR = {"role": roles.SYSTEM, "village_code": None, "username": "letters", "nik": None}
@@ -86,6 +86,10 @@ def letter_view(session: Session, letter: Letter, attachments: list | None = Non
         "pdf": {"size": letter.pdf_size, "sha256": letter.pdf_sha256} if letter.pdf_key else None,
         "verification_url": verification_url(letter.verification_token)
         if letter.verification_token else None,
+        "issuing": {"attempts": letter.issue_attempts or 0,
+                    "next_attempt_at": letter.issue_retry_at,
+                    "parked": letter.issue_parked_at is not None}
+        if letter.status == domain.SIGNED else None,
         "attachments": attachments,
         "missing_documents": [doc for doc in required if doc not in kinds],
     })

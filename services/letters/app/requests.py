@@ -58,6 +58,7 @@ def request_letter(session: Session, outbox: Outbox, data: dict, scope: str | No
     except ValidationError as err:
         raise ValidationFailed("invalid letter fields", fields={"fields": err.messages}) from err
     domain.check_subject_may_receive(resident.status, letter_type.subject_must_be_dead)
+    domain.check_printable_subject({**(resident.data or {}), "name": resident.name})
     now = clock.now()
     letter = Letter(
         id=uuid.uuid4(), village_code=resident.village_code, type_code=letter_type.type_code,

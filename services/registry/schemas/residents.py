@@ -13,7 +13,16 @@ from marshmallow import (
 
 from services.common import clock, roles
 from services.common import fields as common
-from services.common.fields import Choice, PartialUpdate, RtRw, Text, text
+from services.common.fields import (
+    Choice,
+    PartialUpdate,
+    PersonName,
+    PrintedText,
+    RtRw,
+    person_name,
+    printed_text,
+    text,
+)
 from services.common.pagination import PageArgs, page_schema
 from services.registry import domain, identity
 
@@ -29,10 +38,10 @@ class Address(Schema):
     class Meta:
         unknown = RAISE
 
-    dusun = text(80)
+    dusun = printed_text(80)
     rw = RtRw(load_default=None, allow_none=True)
     rt = RtRw(load_default=None, allow_none=True)
-    street = text(200)
+    street = printed_text(200)
 
 
 # -- residents -----------------------------------------------------------------------------------
@@ -43,19 +52,19 @@ class ResidentFields(Schema):
         unknown = RAISE
 
     nik = fields.String(load_default=None, allow_none=True, validate=common.nik)
-    name = Text(validate=validate.Length(min=1, max=120))
+    name = PersonName(validate=validate.Length(min=1, max=120))
     sex = Choice(domain.SEXES)
-    birth_place = Text(validate=validate.Length(min=1, max=120))
+    birth_place = PrintedText(validate=validate.Length(min=1, max=120))
     birth_date = fields.Date()
     religion = Choice(domain.RELIGIONS)
     citizenship = Choice(domain.CITIZENSHIPS)
     blood_type = Choice(domain.BLOOD_TYPES, allow_none=True)
     marital_status = Choice(domain.MARITAL_STATUSES)
-    occupation = text(120)
-    education = text(120)
-    father_name = text(120)
+    occupation = printed_text(120)
+    education = printed_text(120)
+    father_name = person_name(120)
     father_nik = fields.String(load_default=None, allow_none=True, validate=common.person_number)
-    mother_name = text(120)
+    mother_name = person_name(120)
     mother_nik = fields.String(load_default=None, allow_none=True, validate=common.person_number)
     birth_certificate_number = text(60)
     marriage_certificate_number = text(60)
@@ -102,9 +111,9 @@ class FamilyPlacement(Schema):
 class ResidentInput(ResidentFields, FamilyPlacement):
     """Register a resident. Without "nik" (or with null) a temporary village number is given."""
 
-    name = Text(required=True, validate=validate.Length(min=1, max=120))
+    name = PersonName(required=True, validate=validate.Length(min=1, max=120))
     sex = Choice(domain.SEXES, required=True)
-    birth_place = Text(required=True, validate=validate.Length(min=1, max=120))
+    birth_place = PrintedText(required=True, validate=validate.Length(min=1, max=120))
     birth_date = fields.Date(required=True)
     religion = Choice(domain.RELIGIONS, required=True)
     citizenship = Choice(domain.CITIZENSHIPS, load_default="WNI")

@@ -11,7 +11,7 @@ from marshmallow import (
 
 from services.common import fields as common
 from services.common import letter_numbers
-from services.common.fields import PartialUpdate, Text, text
+from services.common.fields import PartialUpdate
 from services.common.pagination import MAX_PER_PAGE, PageArgs, page_schema
 
 
@@ -38,10 +38,10 @@ class VillageSettingsUpdate(PartialUpdate):
         unknown = RAISE
 
     short_code = fields.String(validate=validate.Regexp(r"^[A-Za-z0-9.-]{1,20}$"))
-    office_address = text(300)
-    head_name = text(120)
-    head_title = Text(validate=validate.Length(min=1, max=80))
-    secretary_name = text(120)
+    office_address = common.printed_text(300)
+    head_name = common.person_name(120)
+    head_title = common.PrintedText(validate=validate.Length(min=1, max=80))
+    secretary_name = common.person_name(120)
     phone = fields.String(allow_none=True, validate=common.phone)
     email = fields.Email(allow_none=True)
     internet_installed = fields.Boolean()

@@ -150,3 +150,20 @@ def test_import_without_a_file_is_400(gw, snapshot):
     assert gw.request("POST", path, "officer_a", data=b"\xff\xfe\x00bad",
                       content_type="text/csv").status_code == 400
     assert snapshot() == before
+
+
+def test_names_are_written_as_the_population_register_writes_them(gw):
+    """Issue 7, item 17: this name was accepted and printed with black boxes on letters."""
+    refused = gw.request("POST", f"/api/v1/villages/{VILLAGE_A}/residents", "officer_a",
+                         json=resident_data(name="Ma'ruf Āmin Ñúñez 😀 محمد"))
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert error["code"] == "validation_error" and list(error["fields"]) == ["name"]
+    assert "'😀' (U+1F600)" in error["fields"]["name"][0]
+    emoji_place = gw.request("POST", f"/api/v1/villages/{VILLAGE_A}/residents", "officer_a",
+                             json=resident_data(birth_place="Serang 🏠"))
+    assert emoji_place.status_code == 400
+    assert list(emoji_place.get_json()["error"]["fields"]) == ["birth_place"]
+
+    accepted = gw.register(name="Ma\u2019ruf  Āmin Ñúñez")
+    assert accepted["name"] == "Ma'ruf Āmin Ñúñez"  # accented Latin kept, apostrophe plain

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
+from services.common import clock
 from services.common.errors import Unprocessable
 from services.common.outbox import Outbox
 from services.letters import models
-from services.letters.app import numbering
+from services.letters.app import numbering, office
 from tests.integration.letters.conftest import OUTBOX, actor, eventually
 
 pytestmark = pytest.mark.integration
@@ -39,8 +41,17 @@ def test_200_concurrent_signings_get_200_consecutive_numbers(world, rpc):
             models.Letter.village_code == code, models.Letter.status == "issued",
             models.Letter.pdf_sha256.is_not(None))) == SIGNINGS
     eventually(all_issued, timeout=60, what="every signed letter issued")
+    # The Buku Agenda lists by signing time: that order must be the number order (the time
+    # used to be taken before the signing queued for the counter, so 006 could precede 005).
+    by_time = world.session.scalars(sa.select(models.Letter.number_seq).where(
+        models.Letter.village_code == code).order_by(models.Letter.signed_at)).all()
+    assert by_time == list(range(1, SIGNINGS + 1))
+    today = clock.local_date(datetime.now(UTC)).isoformat()
+    register = world.do(office.letter_register, code, today, today, code)
+    assert [int(row["number"].split("/")[1]) for row in register] == list(
+        range(1, SIGNINGS + 1))
     year = int(numbers[0].rsplit("/", 1)[1])
-    counter = world.session.get(models.NumberCounter, (code, year, "domisili"))
+    counter = world.session.get(models.NumberCounter, (code, year, "code:470"))
     assert counter.last_seq == SIGNINGS
 
 

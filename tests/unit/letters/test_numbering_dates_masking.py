@@ -46,6 +46,7 @@ def test_village_specific_format():
     "{code[0]}/{seq}",               # index access
     "{code}/{seq:03d",               # broken braces
     "{}/{seq}",                      # positional field
+    "{code}/{seq:03d}/{month_roman}",  # no year: every January would repeat the last one's
 ])
 def test_bad_number_formats_are_refused(fmt):
     with pytest.raises(InvalidNumberFormat):
@@ -53,9 +54,18 @@ def test_bad_number_formats_are_refused(fmt):
                              type_code="domisili")
 
 
-def test_counter_scope():
-    assert domain.counter_scope_key("per_type", "sktm") == "sktm"
-    assert domain.counter_scope_key("village", "sktm") == "village"
+def test_counter_scope_follows_what_the_format_prints():
+    default = domain.DEFAULT_NUMBER_FORMAT
+    assert domain.counter_scope_key("village", default, "sktm", "401") == "village"
+    # Per type without {type}: domicile, cover letter and loss all print 470, so they share one
+    # series (a series per type gave all three 470/001/... in the same month).
+    assert {domain.counter_scope_key("per_type", default, t, "470")
+            for t in ("domisili", "pengantar", "kehilangan")} == {"code:470"}
+    assert domain.counter_scope_key("per_type", default, "sktm", "401") == "code:401"
+    with_type = "{type}/{code}/{seq:03d}/{year}"
+    assert domain.counter_scope_key("per_type", with_type, "pengantar", "470") == "pengantar"
+    assert domain.counter_scope_key("per_type", "{seq:04d}/DS/{year}", "sktm",
+                                    "401") == "village"
 
 
 def test_indonesian_date():

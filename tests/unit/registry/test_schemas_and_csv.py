@@ -111,6 +111,9 @@ class TestOtherSchemas:
             "letter_number_format": "{code}/{short_code}"})
         assert "letter_number_format" in errors_of(VillageSettingsUpdate(), {
             "letter_number_format": "{code}/{seq}/{unknown}"})
+        no_year = errors_of(VillageSettingsUpdate(), {
+            "letter_number_format": "{code}/{seq:03d}/{short_code}/{month_roman}"})
+        assert "{year}" in no_year["letter_number_format"][0]  # numbers restart every year
         assert "paper_size" in errors_of(VillageSettingsUpdate(), {"paper_size": "A3"})
 
 
