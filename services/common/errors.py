@@ -73,3 +73,10 @@ class TooManyAttempts(DesaError):
     """Login locked after repeated failures."""
     code = "too_many_attempts"
     http_status = 429
+
+
+@deserialize_to_instance
+class UnsupportedMediaType(DesaError):
+    """An upload whose bytes are not of a kind the endpoint takes (a photo that is no image)."""
+    code = "unsupported_media_type"
+    http_status = 415

@@ -1,0 +1,72 @@
+"""The public catalogue across all villages, and the regency's counts.
+
+Search reads one table (`catalogue`, kept in the same transaction as each business, tourism
+site and organisation) with a trigram index on its text, so `q` matches any part of a word of
+the name or description in every village at once (decision 0051).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.common.fields import load
+from services.potential import schemas
+from services.potential.app import records
+from services.potential.models import Business, CatalogueEntry, Organisation, TourismSite, Village
+
+_HIT = schemas.SearchHit()
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(session: Session, query: dict) -> dict:
+    args = load(schemas.SearchArgs(), query)
+    stmt = sa.select(CatalogueEntry)
+    for word in (args["q"] or "").lower().split()[:8]:
+        stmt = stmt.where(CatalogueEntry.search_text.like(_like(word)))
+    if args["type"]:
+        stmt = stmt.where(CatalogueEntry.kind == args["type"])
+    if args["sector"]:
+        stmt = stmt.where(CatalogueEntry.sector == args["sector"])
+    if args["district_code"]:
+        stmt = stmt.where(CatalogueEntry.district_code == args["district_code"])
+    page, per_page = args["page"], args["per_page"]
+    # One query: the page and the total (a window count) instead of two scans of the matches.
+    counted = stmt.add_columns(sa.func.count().over().label("total")).order_by(
+        CatalogueEntry.name, CatalogueEntry.entity_id).limit(per_page).offset(
+        (page - 1) * per_page)
+    rows = session.execute(counted).all()
+    total = rows[0].total if rows else (0 if page == 1 else session.scalar(
+        sa.select(sa.func.count()).select_from(stmt.subquery())))
+    names = records.village_names(session, {row[0].village_code for row in rows})
+    items = [_HIT.dump({**{c: getattr(row[0], c) for c in (
+        "kind", "village_code", "district_code", "sector", "name", "summary")},
+        "entity_id": str(row[0].entity_id), "village_name": names.get(row[0].village_code)})
+        for row in rows]
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def regency(session: Session, query: dict) -> list[dict]:
+    args = load(schemas.RegencyArgs(), query)
+    live = Business.status != "closed"
+    if args["by"] != "district":
+        column = getattr(Business, args["by"])
+        rows = session.execute(sa.select(column, sa.func.count()).where(live)
+                               .group_by(column).order_by(column)).all()
+        return [{"key": key, "name": None, "businesses": n, "tourism_sites": None,
+                 "organisations": None} for key, n in rows]
+    counts: dict[str, dict] = {}
+    for model, name, where in ((Business, "businesses", live), (TourismSite, "tourism_sites",
+                                                                  sa.true()),
+                               (Organisation, "organisations", sa.true())):
+        district = sa.func.left(model.village_code, 8)
+        for key, n in session.execute(sa.select(district, sa.func.count()).where(where)
+                                      .group_by(district)):
+            counts.setdefault(key, {"key": key, "name": None, "businesses": 0,
+                                    "tourism_sites": 0, "organisations": 0})[name] = n
+    names = dict(session.execute(sa.select(Village.district_code, sa.func.min(
+        Village.district_name)).group_by(Village.district_code)).all())
+    return [{**row, "name": names.get(key)} for key, row in sorted(counts.items())]
