@@ -76,7 +76,8 @@ def change_profile(session: Session, outbox: Outbox, village_code: str, data: di
     check_scope(scope, village_code)
     profile = session.get(Profile, village_code, with_for_update=True)
     if profile is None:
-        profile = Profile(village_code=village_code, boundaries={}, officials=[])
+        profile = Profile(village_code=village_code, boundaries={}, officials=[],
+                          updated_at=clock.now())
         session.add(profile)
     for name, value in changes.items():
         setattr(profile, name, value)
