@@ -6,7 +6,7 @@ for a NIK or an owner's money: what is not declared is not dumped.
 """
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
 
 from services.common.fields import Choice, PartialUpdate, RtRw, district_code, nik, text
 from services.common.pagination import PageArgs, page_schema
@@ -16,6 +16,28 @@ MAX_MONEY = 10**15  # far above any village business, far below BIGINT
 YEAR = validate.Range(min=1900, max=2100)
 NIB = validate.Regexp(r"^\d{13}$", error="An NIB is 13 digits.")
 KBLI = validate.Regexp(r"^\d{5}$", error="A KBLI code is 5 digits.")
+
+
+class NoNul:
+    """Mixin: refuse a NUL character anywhere in the input (PostgreSQL cannot store it)."""
+
+    @pre_load
+    def refuse_nul(self, data, **kwargs):
+        def has_nul(value) -> bool:
+            if isinstance(value, str):
+                return "\x00" in value
+            if isinstance(value, dict):
+                return any(has_nul(v) or has_nul(k) for k, v in value.items())
+            if isinstance(value, list):
+                return any(has_nul(v) for v in value)
+            return False
+
+        if isinstance(data, dict):
+            bad = {str(k): ["Must not contain a NUL character."] for k, v in data.items()
+                   if has_nul(v) or has_nul(k)}
+            if bad:
+                raise ValidationError(bad)
+        return data
 
 
 def money(**kwargs) -> fields.Integer:
@@ -48,7 +70,7 @@ class BusinessAddress(Schema):
     rt = RtRw(load_default=None, allow_none=True)
 
 
-class BusinessFields(Schema):
+class BusinessFields(NoNul, Schema):
     owner_nik = fields.String(required=True, validate=nik)
     name = text(200, required=True)
     nib = fields.String(load_default=None, allow_none=True, validate=NIB)
@@ -76,7 +98,7 @@ class BusinessChange(PartialUpdate, BusinessFields):
     """PATCH: the fields given replace the business's; the size class follows."""
 
 
-class BusinessListArgs(PageArgs):
+class BusinessListArgs(NoNul, PageArgs):
     sector = Choice(domain.SECTORS, load_default=None)
     size_class = Choice(domain.SIZE_CLASSES, load_default=None)
     status = Choice(domain.BUSINESS_STATUSES, load_default=None)
@@ -133,7 +155,7 @@ class Officer(Schema):
     position = text(100, required=True)
 
 
-class OrganisationFields(Schema):
+class OrganisationFields(NoNul, Schema):
     type = Choice(domain.ORGANISATION_TYPES, required=True)
     name = text(200, required=True)
     decree_number = text(100)
@@ -153,7 +175,7 @@ class OrganisationChange(PartialUpdate, OrganisationFields):
     pass
 
 
-class OrganisationListArgs(PageArgs):
+class OrganisationListArgs(NoNul, PageArgs):
     type = Choice(domain.ORGANISATION_TYPES, load_default=None)
 
 
@@ -191,7 +213,7 @@ class Organisation(PublicOrganisation):
 
 # -- tourism sites ---------------------------------------------------------------------------
 
-class TourismSiteFields(Schema):
+class TourismSiteFields(NoNul, Schema):
     name = text(200, required=True)
     category = Choice(domain.TOURISM_CATEGORIES, required=True)
     description = text(5000)
@@ -213,7 +235,7 @@ class TourismSiteChange(PartialUpdate, TourismSiteFields):
     pass
 
 
-class TourismSiteListArgs(PageArgs):
+class TourismSiteListArgs(NoNul, PageArgs):
     category = Choice(domain.TOURISM_CATEGORIES, load_default=None)
     development_class = Choice(domain.DEVELOPMENT_CLASSES, load_default=None)
 
@@ -243,7 +265,7 @@ class StaffTourismSite(TourismSite):
 
 # -- resources -------------------------------------------------------------------------------
 
-class ResourceFields(Schema):
+class ResourceFields(NoNul, Schema):
     kind = Choice(domain.RESOURCE_KINDS, required=True)
     name = text(200, required=True)
     quantity = fields.Decimal(required=True, places=2, as_string=False,
@@ -260,7 +282,7 @@ class ResourceChange(PartialUpdate, ResourceFields):
     pass
 
 
-class ResourceListArgs(PageArgs):
+class ResourceListArgs(NoNul, PageArgs):
     kind = Choice(domain.RESOURCE_KINDS, load_default=None)
     year = fields.Integer(load_default=None, validate=YEAR)
 
@@ -292,7 +314,7 @@ class Official(Schema):
                              validate=validate.Length(max=40))
 
 
-class ProfileChange(PartialUpdate):
+class ProfileChange(NoNul, PartialUpdate):
     history = text(20000)
     vision = text(5000)
     mission = text(10000)
@@ -328,7 +350,7 @@ class Profile(Schema):
     updated_at = fields.DateTime(allow_none=True)
 
 
-class PostFields(Schema):
+class PostFields(NoNul, Schema):
     kind = Choice(domain.POST_KINDS, load_default="news")
     title = text(200, required=True)
     body = fields.String(required=True, validate=validate.Length(min=1, max=50000))
@@ -346,7 +368,7 @@ class PostChange(PartialUpdate, PostFields):
     pass
 
 
-class PostListArgs(PageArgs):
+class PostListArgs(NoNul, PageArgs):
     status = Choice(domain.PUBLICATION_STATUSES, load_default=None)
     kind = Choice(domain.POST_KINDS, load_default=None)
 
@@ -370,7 +392,7 @@ class Post(PublicPost):
     updated_at = fields.DateTime()
 
 
-class AlbumFields(Schema):
+class AlbumFields(NoNul, Schema):
     title = text(200, required=True)
     description = text(2000)
     status = Choice(domain.PUBLICATION_STATUSES, load_default="draft")
@@ -398,7 +420,7 @@ class Album(PublicAlbum):
     updated_at = fields.DateTime()
 
 
-class PhotoCaption(Schema):
+class PhotoCaption(NoNul, Schema):
     class Meta:
         unknown = EXCLUDE
 
@@ -407,11 +429,11 @@ class PhotoCaption(Schema):
 
 # -- follow-ups, search, regency -------------------------------------------------------------
 
-class FollowUpListArgs(PageArgs):
+class FollowUpListArgs(NoNul, PageArgs):
     status = Choice(("open", "resolved", "all"), load_default="open")
 
 
-class FollowUpResolve(Schema):
+class FollowUpResolve(NoNul, Schema):
     resolution = text(500, required=True)
 
 
@@ -433,7 +455,7 @@ class FollowUp(Schema):
 SEARCH_TYPES = ("business", "tourism_site", "organisation")
 
 
-class SearchArgs(PageArgs):
+class SearchArgs(NoNul, PageArgs):
     q = fields.String(load_default=None, validate=validate.Length(max=100))
     type = Choice(SEARCH_TYPES, load_default=None)
     sector = Choice(domain.SECTORS, load_default=None)
@@ -451,7 +473,7 @@ class SearchHit(Schema):
     summary = fields.String(allow_none=True)
 
 
-class RegencyArgs(Schema):
+class RegencyArgs(NoNul, Schema):
     by = Choice(("district", "sector", "size_class"), load_default="district")
 
 

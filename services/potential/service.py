@@ -243,12 +243,7 @@ class PotentialService(ServiceBase):
     @rpc
     @transaction
     def public_list(self, what: str, village_code: str, query: dict) -> dict:
-        lists = {"businesses": businesses.list_public, "organisations": organisations.list_public,
-                 "tourism_sites": tourism.list_public,
-                 "posts": publications.list_public_posts,
-                 "albums": lambda db, code, q: publications.list_albums(db, code, q, None,
-                                                                        public=True)}
-        return lists[what](self.db, village_code, query)
+        return catalogue.public_list(self.db, what, village_code, query)
 
     @rpc
     @transaction

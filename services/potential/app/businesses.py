@@ -129,6 +129,7 @@ def list_village(session: Session, village_code: str, query: dict, scope: str | 
 
 
 def list_public(session: Session, village_code: str, query: dict) -> dict:
+    records.check_code(village_code)
     args = load(schemas.BusinessListArgs(), query)
     args["status"] = "active"
     rows, total = fetch_page(session, _filtered(village_code, args), args["page"],

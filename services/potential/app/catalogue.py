@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.common.errors import NotFound
 from services.common.fields import load
 from services.potential import schemas
 from services.potential.app import records
@@ -20,6 +21,20 @@ _HIT = schemas.SearchHit()
 def _like(word: str) -> str:
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def public_list(session: Session, what: str, village_code: str, query: dict) -> dict:
+    """One of a village's public lists: businesses, organisations, tourism sites, posts,
+    albums (published only, no personal data)."""
+    from services.potential.app import businesses, organisations, publications, tourism
+
+    lists = {"businesses": businesses.list_public, "organisations": organisations.list_public,
+             "tourism_sites": tourism.list_public, "posts": publications.list_public_posts,
+             "albums": lambda db, code, q: publications.list_albums(db, code, q, None,
+                                                                    public=True)}
+    if what not in lists:
+        raise NotFound("No such list")
+    return lists[what](session, village_code, query)
 
 
 def search(session: Session, query: dict) -> dict:

@@ -16,7 +16,6 @@ from services.common.fields import load
 from services.common.outbox import Outbox
 from services.common.pagination import fetch_page
 from services.common.readmodel import upsert_newest
-from services.common.tenancy import check_scope
 from services.potential import domain, events, schemas
 from services.potential.app import records
 from services.potential.models import Business, FollowUp, Organisation, Resident, Village
@@ -82,7 +81,7 @@ def apply_life_event(session: Session, outbox: Outbox, resident: dict) -> None:
 
 def list_village(session: Session, village_code: str, query: dict, scope: str | None) -> dict:
     args = load(schemas.FollowUpListArgs(), query)
-    check_scope(scope, village_code)
+    records.check_village(village_code, scope)
     stmt = sa.select(FollowUp).where(FollowUp.village_code == village_code)
     if args["status"] == "open":
         stmt = stmt.where(FollowUp.resolved_at.is_(None))

@@ -18,7 +18,7 @@ from services.common.errors import NotFound, UnsupportedMediaType, ValidationFai
 from services.common.fields import load
 from services.common.objectstore import ObjectStoreClient, document_key
 from services.common.outbox import Outbox
-from services.common.tenancy import check_scope, in_scope
+from services.common.tenancy import in_scope
 from services.potential import domain, events, images, schemas
 from services.potential.app import records
 from services.potential.models import Album, Business, Photo, Post, TourismSite
@@ -32,7 +32,7 @@ def _owner_village(session: Session, owner_kind: str, owner_id: str, scope: str 
                    lock: bool = False) -> str:
     """The village of the thing a photo belongs to, if the caller's scope reaches it."""
     if owner_kind == "profile":
-        check_scope(scope, owner_id)
+        records.check_village(owner_id, scope)
         return owner_id
     if owner_kind not in OWNERS:
         raise NotFound("Nothing to attach a photo to")

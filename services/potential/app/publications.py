@@ -61,6 +61,7 @@ def _profile_state(session: Session, village_code: str, profile: Profile | None)
 
 def get_profile(session: Session, village_code: str, scope: str | None = None,
                 public: bool = False) -> dict:
+    records.check_code(village_code)
     if not public:
         check_scope(scope, village_code)
     profile = session.get(Profile, village_code)
@@ -73,7 +74,7 @@ def change_profile(session: Session, outbox: Outbox, village_code: str, data: di
                    scope: str | None, actor: dict) -> dict:
     records.check_editor(actor, "change the village profile")
     changes = load(schemas.ProfileChange(), data)
-    check_scope(scope, village_code)
+    records.check_village(village_code, scope)
     profile = session.get(Profile, village_code, with_for_update=True)
     if profile is None:
         profile = Profile(village_code=village_code, boundaries={}, officials=[],
@@ -123,7 +124,7 @@ def create_post(session: Session, outbox: Outbox, village_code: str, data: dict,
                 scope: str | None, actor: dict) -> dict:
     records.check_editor(actor, "write posts")
     payload = load(schemas.PostCreate(), data)
-    check_scope(scope, village_code)
+    records.check_village(village_code, scope)
     moment = clock.now()
     post = Post(village_code=village_code, created_at=moment, updated_at=moment,
                 updated_by=records.actor_summary(actor), **payload)
@@ -170,7 +171,7 @@ def _post_page(session: Session, stmt: sa.Select, args: dict, schema) -> dict:
 
 def list_posts(session: Session, village_code: str, query: dict, scope: str | None) -> dict:
     args = load(schemas.PostListArgs(), query)
-    check_scope(scope, village_code)
+    records.check_village(village_code, scope)
     stmt = sa.select(Post).where(Post.village_code == village_code)
     for name in ("status", "kind"):
         if args[name]:
@@ -182,6 +183,7 @@ def list_posts(session: Session, village_code: str, query: dict, scope: str | No
 
 def list_public_posts(session: Session, village_code: str, query: dict) -> dict:
     args = load(schemas.PostListArgs(), query)
+    records.check_code(village_code)
     stmt = sa.select(Post).where(Post.village_code == village_code,
                                  Post.status == "published",
                                  Post.published_at <= clock.now())
@@ -208,7 +210,7 @@ def create_album(session: Session, outbox: Outbox, village_code: str, data: dict
                  scope: str | None, actor: dict) -> dict:
     records.check_editor(actor, "make albums")
     payload = load(schemas.AlbumCreate(), data)
-    check_scope(scope, village_code)
+    records.check_village(village_code, scope)
     moment = clock.now()
     album = Album(id=uuid.uuid4(), village_code=village_code, created_at=moment,
                   updated_at=moment, updated_by=records.actor_summary(actor), **payload)
@@ -249,6 +251,7 @@ def get_album(session: Session, album_id: str, scope: str | None) -> dict:
 def list_albums(session: Session, village_code: str, query: dict, scope: str | None,
                 public: bool = False) -> dict:
     args = load(schemas.PostListArgs(), query)
+    records.check_code(village_code)
     if not public:
         check_scope(scope, village_code)
     stmt = sa.select(Album).where(Album.village_code == village_code)

@@ -1,6 +1,7 @@
 """What the aggregates share: ids, scope, who did it, residents' names, photos and the catalogue."""
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 
@@ -10,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from services.common import clock
 from services.common.errors import NotFound
+from services.common.fields import VILLAGE_CODE_PATTERN
 from services.common.tenancy import check_scope, one_in_scope
 from services.potential import domain
 from services.potential.models import CatalogueEntry, Photo, Resident, Village
 
 PHOTO_PATH = "/api/v1/photos/{id}"
+VILLAGE_CODE = re.compile(VILLAGE_CODE_PATTERN)
 
 
 def as_uuid(value: object, what: str) -> uuid.UUID:
@@ -36,7 +39,14 @@ def check_editor(actor: dict, doing: str) -> None:
     domain.check_role((actor or {}).get("role"), domain.EDITORS, doing)
 
 
+def check_code(village_code: object) -> None:
+    """A path that is no village code names no village: 404, before any query."""
+    if not isinstance(village_code, str) or not VILLAGE_CODE.fullmatch(village_code):
+        raise NotFound("Village not found")
+
+
 def check_village(village_code: str, scope: str | None) -> None:
+    check_code(village_code)
     check_scope(scope, village_code)
 
 

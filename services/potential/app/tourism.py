@@ -88,4 +88,5 @@ def list_village(session: Session, village_code: str, query: dict, scope: str | 
 
 
 def list_public(session: Session, village_code: str, query: dict) -> dict:
+    records.check_code(village_code)
     return _page(session, village_code, query, _PUBLIC)

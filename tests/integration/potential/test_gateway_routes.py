@@ -139,6 +139,7 @@ BAD_INPUT = [
     ("businesses", {"sector": "astrologi"}, "sector"),
     ("businesses", {"certifications": ["jimat"]}, "certifications"),
     ("businesses", {"capital": 10.5}, "capital"),
+    ("businesses", {"name": "Warung\x00"}, "name"),
     ("businesses", {"latitude": 40.0, "longitude": 106.0}, "latitude"),
     ("organisations", {"type": "Arisan", "name": "X"}, "type"),
     ("tourism-sites", {"name": "X", "category": "alam", "development_class": "super"},
@@ -164,6 +165,10 @@ def test_search_and_list_arguments_are_checked_too(api):
                         (f"/public/villages/{VILLAGE}/businesses?sector=x", "sector")):
         response = api.call("GET", path)
         assert response.status_code == 400 and field in response.get_json()["error"]["fields"]
+    for path in ("/public/villages/not-a-village/posts", "/public/villages/36.04.09/profile",
+                 "/public/villages/36.04.09.2001%00/businesses"):
+        assert api.call("GET", path).status_code == 404, path
+    assert api.call("GET", "/villages/36.04.09.20/businesses", "admin").status_code == 404
     response = api.call("GET", "/regency/potential?by=religion", "admin")
     assert response.status_code == 400 and "by" in response.get_json()["error"]["fields"]
 
