@@ -249,9 +249,13 @@ class CatalogueEntry(Base):
     description, products, category) has a trigram index for `ILIKE '%word%'` (decision 0051)."""
     __tablename__ = "catalogue"
     __table_args__ = (
+        # fastupdate off: every write merges into the index at once, so a search never scans
+        # a pending list (writes are a few a minute; searches are what the public does).
         sa.Index("ix_catalogue_search_trgm", "search_text", postgresql_using="gin",
-                 postgresql_ops={"search_text": "gin_trgm_ops"}),
+                 postgresql_ops={"search_text": "gin_trgm_ops"},
+                 postgresql_with={"fastupdate": "off"}),
         sa.Index("ix_catalogue_kind_district", "kind", "district_code"),
+        sa.Index("ix_catalogue_name", "name", "entity_id"),
     )
 
     kind: Mapped[str] = mapped_column(sa.String(20), primary_key=True)

@@ -77,7 +77,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('kind', 'entity_id')
     )
     op.create_index('ix_catalogue_kind_district', 'catalogue', ['kind', 'district_code'], unique=False)
-    op.create_index('ix_catalogue_search_trgm', 'catalogue', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
+    op.create_index('ix_catalogue_name', 'catalogue', ['name', 'entity_id'], unique=False)
+    op.create_index('ix_catalogue_search_trgm', 'catalogue', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'}, postgresql_with={'fastupdate': 'off'})
     op.create_index(op.f('ix_catalogue_village_code'), 'catalogue', ['village_code'], unique=False)
     op.create_table('follow_ups',
     sa.Column('id', sa.UUID(), nullable=False),
@@ -245,6 +246,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_catalogue_village_code'), table_name='catalogue')
     op.drop_index('ix_catalogue_search_trgm', table_name='catalogue', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
     op.drop_index('ix_catalogue_kind_district', table_name='catalogue')
+    op.drop_index('ix_catalogue_name', table_name='catalogue')
     op.drop_table('catalogue')
     op.drop_index('ix_businesses_village_sector', table_name='businesses')
     op.drop_index('ix_businesses_owner', table_name='businesses')
