@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
-from gateway.auth import bearer_token, current_actor
+from gateway.auth import bearer_token, current_actor, public
 from gateway.http import respond
 from gateway.routes.potential import _args, documents
 from gateway.rpc import services
@@ -34,6 +34,7 @@ LIST_ARGS = {"businesses": schemas.BusinessListArgs,
 
 
 @blp.route("/public/villages/<code>/profile", methods=["GET"])
+@public
 @blp.response(200, schemas.Profile)
 @blp.alt_response(404, schema=ErrorSchema)
 def public_profile(code: str):
@@ -54,6 +55,7 @@ def _register_list(what: str) -> None:
     view.__doc__ = f"The village's public {what.replace('-', ' ')} (published only, no NIK)."
     view = blp.response(200, LISTS[what])(view)
     view = blp.arguments(LIST_ARGS[what], location="query", error_status_code=400)(view)
+    view = public(view)
     blp.route(f"/public/villages/<code>/{what}", methods=["GET"])(view)
 
 
@@ -62,6 +64,7 @@ for _what in LISTS:
 
 
 @blp.route("/public/search", methods=["GET"])
+@public
 @blp.arguments(schemas.SearchArgs, location="query", error_status_code=400)
 @blp.response(200, schemas.SearchPage)
 def public_search(query: dict):
@@ -96,6 +99,7 @@ def _serve(photo_id: str, variant: str) -> Response:
 
 
 @blp.route("/photos/<photo_id>", methods=["GET"])
+@public
 @blp.response(200, description="The photo.", content_type="image/jpeg")
 @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
 @blp.alt_response(404, schema=ErrorSchema)
@@ -105,6 +109,7 @@ def get_photo(photo_id: str):
 
 
 @blp.route("/photos/<photo_id>/thumbnail", methods=["GET"])
+@public
 @blp.response(200, description="A JPEG at most 320 px a side.", content_type="image/jpeg")
 @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag).")
 @blp.alt_response(404, schema=ErrorSchema)
