@@ -268,8 +268,9 @@ class StaffTourismSite(TourismSite):
 class ResourceFields(NoNul, Schema):
     kind = Choice(domain.RESOURCE_KINDS, required=True)
     name = text(200, required=True)
-    quantity = fields.Decimal(required=True, places=2, as_string=False,
-                              validate=validate.Range(min=0, max=10**11))
+    # A float in the contract (a Decimal bound is a string in the OpenAPI document); the column
+    # is NUMERIC(14, 2), so what is stored is rounded to cents.
+    quantity = fields.Float(required=True, validate=validate.Range(min=0, max=100_000_000_000))
     unit = fields.String(required=True, validate=validate.Length(min=1, max=20))
     year = fields.Integer(required=True, strict=True, validate=YEAR)
 
@@ -318,8 +319,7 @@ class ProfileChange(NoNul, PartialUpdate):
     history = text(20000)
     vision = text(5000)
     mission = text(10000)
-    area_hectares = fields.Decimal(allow_none=True, places=2, as_string=False,
-                                   validate=validate.Range(min=0, max=10**8))
+    area_hectares = fields.Float(allow_none=True, validate=validate.Range(min=0, max=100_000_000))
     boundaries = fields.Nested(Boundaries)
     officials = fields.List(fields.Nested(Official), validate=validate.Length(max=60))
     latitude = latitude()
