@@ -96,3 +96,10 @@ class StorageUnavailable(DesaError):
     code = "service_unavailable"
     http_status = 503
     retry_after_seconds = 5
+
+
+@deserialize_to_instance
+class UnsupportedMediaType(DesaError):
+    """An upload whose bytes are not of a kind the endpoint takes (a photo that is no image)."""
+    code = "unsupported_media_type"
+    http_status = 415

@@ -38,3 +38,7 @@ VILLAGE_SETTINGS_EDITORS = (HEAD, REGENCY_ADMIN)
 FINANCE_CLERKS = (OFFICER, SECRETARY, HEAD)
 # Who reads a village's budget, books and reports.
 FINANCE_READERS = (*VILLAGE_STAFF, REGENCY_ADMIN)
+# Who records a village's potential, profile and publications (the village office).
+POTENTIAL_EDITORS = (OFFICER, SECRETARY, HEAD)
+# Who reads a village's potential with its personal data (owners' NIKs).
+POTENTIAL_READERS = (*VILLAGE_STAFF, REGENCY_ADMIN)

@@ -1,0 +1,1 @@
+"""Village potential: businesses (UMKM), organisations, tourism, resources, profile, catalogue."""

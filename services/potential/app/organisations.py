@@ -1,0 +1,92 @@
+"""Organisations (lembaga desa): record, change, list and read; public view has no NIK."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.common import clock
+from services.common.fields import load
+from services.common.outbox import Outbox
+from services.common.pagination import fetch_page
+from services.potential import events, schemas
+from services.potential.app import records
+from services.potential.models import Organisation
+
+_ORGANISATION = schemas.Organisation()
+_PUBLIC = schemas.PublicOrganisation()
+
+
+def _state(org: Organisation, names: dict[str, str]) -> dict:
+    return {**{column: getattr(org, column) for column in (
+        "village_code", "type", "name", "decree_number", "decree_date", "chair_nik",
+        "members_male", "members_female", "created_at", "updated_at")},
+        "id": str(org.id), "chair_name": names.get(org.chair_nik),
+        "officers": [{**o, "name": names.get(o["nik"])} for o in org.officers or []]}
+
+
+def _names(session: Session, orgs: list[Organisation]) -> dict[str, str]:
+    niks = {o.chair_nik for o in orgs} | {x["nik"] for o in orgs for x in o.officers or []}
+    return records.resident_names(session, niks)
+
+
+def organisation_dict(session: Session, org: Organisation) -> dict:
+    return _ORGANISATION.dump(_state(org, _names(session, [org])))
+
+
+def _save(session: Session, outbox: Outbox, org: Organisation) -> dict:
+    session.flush()
+    records.catalogue_put(session, "organisation", org.id, org.village_code, name=org.name,
+                          summary=org.type, text=records.search_text(org.name, org.type))
+    return events.emit_organisation(session, outbox, organisation_dict(session, org))
+
+
+def create(session: Session, outbox: Outbox, village_code: str, data: dict, scope: str | None,
+           actor: dict) -> dict:
+    records.check_editor(actor, "record organisations")
+    payload = load(schemas.OrganisationCreate(), data)
+    records.check_village(village_code, scope)
+    moment = clock.now()
+    org = Organisation(village_code=village_code, created_at=moment, updated_at=moment,
+                       updated_by=records.actor_summary(actor), **payload)
+    session.add(org)
+    return _save(session, outbox, org)
+
+
+def change(session: Session, outbox: Outbox, org_id: str, data: dict, scope: str | None,
+           actor: dict) -> dict:
+    records.check_editor(actor, "change organisations")
+    changes = load(schemas.OrganisationChange(), data)
+    org = records.load(session, Organisation, org_id, scope, "Organisation", lock=True)
+    for name, value in changes.items():
+        setattr(org, name, value)
+    org.updated_at = clock.now()
+    org.updated_by = records.actor_summary(actor)
+    return _save(session, outbox, org)
+
+
+def get(session: Session, org_id: str, scope: str | None) -> dict:
+    return organisation_dict(session, records.load(session, Organisation, org_id, scope,
+                                                    "Organisation"))
+
+
+def _page(session: Session, village_code: str, query: dict, schema) -> dict:
+    args = load(schemas.OrganisationListArgs(), query)
+    stmt = sa.select(Organisation).where(Organisation.village_code == village_code)
+    if args["type"]:
+        stmt = stmt.where(Organisation.type == args["type"])
+    rows, total = fetch_page(session, stmt.order_by(Organisation.type, Organisation.name,
+                                                    Organisation.id),
+                             args["page"], args["per_page"])
+    names = _names(session, rows)
+    return {"items": [schema.dump(_state(o, names)) for o in rows], "total": total,
+            "page": args["page"], "per_page": args["per_page"]}
+
+
+def list_village(session: Session, village_code: str, query: dict, scope: str | None) -> dict:
+    records.check_village(village_code, scope)
+    return _page(session, village_code, query, _ORGANISATION)
+
+
+def list_public(session: Session, village_code: str, query: dict) -> dict:
+    records.check_code(village_code)
+    return _page(session, village_code, query, _PUBLIC)

@@ -1,0 +1,148 @@
+"""What the aggregates share: ids, scope, who did it, residents' names, photos and the catalogue."""
+from __future__ import annotations
+
+import re
+import uuid
+from collections import defaultdict
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from services.common import clock
+from services.common.errors import NotFound
+from services.common.fields import VILLAGE_CODE_PATTERN
+from services.common.tenancy import check_scope, one_in_scope
+from services.potential import domain
+from services.potential.models import CatalogueEntry, Photo, Resident, Village
+
+PHOTO_PATH = "/api/v1/photos/{id}"
+VILLAGE_CODE = re.compile(VILLAGE_CODE_PATTERN)
+
+
+def as_uuid(value: object, what: str) -> uuid.UUID:
+    """A malformed id in a path is a 404, never a 500."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"{what} not found") from None
+
+
+def actor_summary(actor: dict | None) -> dict | None:
+    """Who did it, as stored beside a change (staff log in by username; no NIK)."""
+    if not actor:
+        return None
+    return {"role": actor.get("role"), "username": actor.get("username")}
+
+
+def check_editor(actor: dict, doing: str) -> None:
+    domain.check_role((actor or {}).get("role"), domain.EDITORS, doing)
+
+
+def check_code(village_code: object) -> None:
+    """A path that is no village code names no village: 404, before any query."""
+    if not isinstance(village_code, str) or not VILLAGE_CODE.fullmatch(village_code):
+        raise NotFound("Village not found")
+
+
+def check_village(village_code: str, scope: str | None) -> None:
+    check_code(village_code)
+    check_scope(scope, village_code)
+
+
+def load(session: Session, model: type, entity_id: str, scope: str | None, what: str, *,
+         lock: bool = False):
+    """The row of `model` with this id if the caller's scope reaches its village, else 404."""
+    query = sa.select(model).where(model.id == as_uuid(entity_id, what))
+    return one_in_scope(session, query, scope, what, lock=lock)
+
+
+def district_of(village_code: str) -> str:
+    """The district (kecamatan) code is the village code's first three parts."""
+    return village_code[:8]
+
+
+def resident_names(session: Session, niks: set[str]) -> dict[str, str]:
+    niks = {nik for nik in niks if nik}
+    if not niks:
+        return {}
+    rows = session.execute(sa.select(Resident.nik, Resident.name).where(Resident.nik.in_(niks)))
+    return dict(rows.all())
+
+
+def resident_facts(session: Session, nik: str) -> domain.ResidentFacts | None:
+    found = session.get(Resident, nik)
+    return domain.ResidentFacts(found.village_code, found.status) if found else None
+
+
+def village_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict(session.execute(sa.select(Village.village_code, Village.name)
+                                .where(Village.village_code.in_(codes))).all())
+
+
+def reference_point(session: Session, village_code: str) -> tuple[float, float] | None:
+    from services.potential.models import Profile
+
+    profile = session.get(Profile, village_code)
+    if profile is None or profile.latitude is None:
+        return None
+    return (profile.latitude, profile.longitude)
+
+
+def place(session: Session, village_code: str, latitude: float | None,
+          longitude: float | None) -> list[str]:
+    """Check a point is in Indonesia; the flags it earns against the village's reference."""
+    domain.check_point(latitude, longitude)
+    point = (latitude, longitude) if latitude is not None else None
+    return domain.location_warnings(point, reference_point(session, village_code))
+
+
+# -- photos ---------------------------------------------------------------------------------
+
+def photo_dict(photo: Photo) -> dict:
+    url = PHOTO_PATH.format(id=photo.id)
+    return {"id": str(photo.id), "url": url, "thumbnail_url": f"{url}/thumbnail",
+            "content_type": photo.content_type, "width": photo.width, "height": photo.height,
+            "caption": photo.caption}
+
+
+def photos_of(session: Session, owner_kind: str, owner_ids: list) -> dict[str, list[dict]]:
+    """Photos per owner id (as strings), oldest first, for many owners in one query."""
+    found: dict[str, list[dict]] = defaultdict(list)
+    if not owner_ids:
+        return found
+    rows = session.scalars(sa.select(Photo).where(
+        Photo.owner_kind == owner_kind, Photo.owner_id.in_([str(i) for i in owner_ids]))
+        .order_by(Photo.uploaded_at, Photo.id))
+    for photo in rows:
+        found[photo.owner_id].append(photo_dict(photo))
+    return found
+
+
+# -- the public search catalogue ------------------------------------------------------------
+
+def search_text(*parts: object) -> str:
+    words = []
+    for part in parts:
+        if isinstance(part, list | tuple):
+            words.extend(str(p) for p in part if p)
+        elif part:
+            words.append(str(part))
+    return " ".join(words).lower()
+
+
+def catalogue_put(session: Session, kind: str, entity_id: uuid.UUID, village_code: str, *,
+                  name: str, summary: str | None, text: str, sector: str | None = None) -> None:
+    values = {"village_code": village_code, "district_code": district_of(village_code),
+              "sector": sector, "name": name, "summary": (summary or "")[:300] or None,
+              "search_text": text, "updated_at": clock.now()}
+    stmt = insert(CatalogueEntry).values(kind=kind, entity_id=entity_id, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["kind", "entity_id"],
+                                               set_=values))
+
+
+def catalogue_remove(session: Session, kind: str, entity_id: uuid.UUID) -> None:
+    session.execute(sa.delete(CatalogueEntry).where(CatalogueEntry.kind == kind,
+                                                    CatalogueEntry.entity_id == entity_id))
