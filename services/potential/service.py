@@ -1,9 +1,8 @@
 """The potential nameko service: entrypoints only, each one call into app/ inside a transaction."""
 from __future__ import annotations
 
-from services.common.entrypoint import rpc
-
 from services.common.db import Database
+from services.common.entrypoint import rpc
 from services.common.inbox import consumes
 from services.common.logs import RequestContext
 from services.common.objectstore import ObjectStore
