@@ -22,7 +22,7 @@ MESSAGES = {403: "Peran Anda tidak boleh membuka halaman ini.",
 
 
 def error_page(status: int, detail: str | None = None):
-    return web.page("error.html", status=status, title=TITLES.get(status, "Terjadi kesalahan"),
+    return web.page("error.html", code=status, title=TITLES.get(status, "Terjadi kesalahan"),
                     message=MESSAGES.get(status) or detail or "Terjadi kesalahan.",
                     detail=detail if status not in MESSAGES else None)
 

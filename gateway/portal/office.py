@@ -101,7 +101,7 @@ def office_letter(letter_id: str):
             errors, message = _refusal(error)
     letter = letters.get_letter(letter_id, scope, acting)
     history = letters.letter_transitions(letter_id, scope, acting)
-    return web.page("office/letter.html", status=400 if message else 200, letter=letter,
+    return web.page("office/letter.html", code=400 if message else 200, letter=letter,
                     history=history, errors=errors, message=message,
                     form=request.form.to_dict())
 
@@ -148,7 +148,7 @@ def office_register_resident():
             return redirect(url_for("portal.office_resident", nik=created["nik"]), 303)
         except DesaError as error:
             errors, message = _refusal(error)
-    return web.page("office/register.html", status=400 if message else 200, form=form,
+    return web.page("office/register.html", code=400 if message else 200, form=form,
                     errors=errors, message=message, sexes=registry_domain.SEXES,
                     religions=registry_domain.RELIGIONS,
                     marital=registry_domain.MARITAL_STATUSES, education=EDUCATION)
@@ -174,7 +174,7 @@ def office_resident(nik: str):
         except DesaError as error:
             errors, message = _refusal(error)
     record = registry.get_resident(nik, scope, acting)
-    return web.page("office/resident.html", status=400 if message else 200, record=record,
+    return web.page("office/resident.html", code=400 if message else 200, record=record,
                     form=form, errors=errors, message=message, pin=pin)
 
 
@@ -223,7 +223,7 @@ def office_import():
                     else:
                         report = {"dry_run": False, "imported": 0, "families": 0,
                                   "rows": None, "errors": error.fields["rows"]}
-    return web.page("office/import.html", status=400 if message else 200, report=report,
+    return web.page("office/import.html", code=400 if message else 200, report=report,
                     message=message)
 
 
@@ -274,7 +274,7 @@ def office_payments():
             errors, message = _refusal(error)
     year = _year()
     found = finance.list_payment_requests(code, {"year": year, "per_page": 50}, scope)
-    return web.page("office/payments.html", status=400 if message else 200, found=found,
+    return web.page("office/payments.html", code=400 if message else 200, found=found,
                     year=year, errors=errors, message=message, steps=PAYMENT_STEPS,
                     today=date.today().isoformat())
 

@@ -137,7 +137,7 @@ def login():
             message = {401: "NIK/PIN atau nama pengguna/kata sandi salah.",
                        429: "Terlalu banyak percobaan yang salah; akun dikunci sementara."}.get(
                 error.http_status, error.message)
-            return web.page("login.html", status=error.http_status, form=form, errors=errors,
+            return web.page("login.html", code=error.http_status, form=form, errors=errors,
                             message=message)
         target = _safe_next(request.args.get("next"))
         response = redirect(target or web.home_of(identity["role"]), 303)

@@ -115,7 +115,7 @@ def request_letter(type_code: str):
         else:
             return redirect(url_for("portal.resident_letter", letter_id=letter["id"],
                                     baru=1), 303)
-    return web.page("resident/request.html", status=400 if message else 200,
+    return web.page("resident/request.html", code=400 if message else 200,
                     letter_type=letter_type, fields=fields, form=form, errors=errors,
                     message=message, document_names=DOCUMENT_NAMES)
 
@@ -151,7 +151,7 @@ def resident_letter(letter_id: str):
             errors, message = error.fields, error.message
     letter = letters.get_letter(letter_id, scope, acting)
     history = letters.letter_transitions(letter_id, scope, acting)
-    return web.page("resident/letter.html", status=400 if message else 200, letter=letter,
+    return web.page("resident/letter.html", code=400 if message else 200, letter=letter,
                     history=history, errors=errors, message=message,
                     document_names=DOCUMENT_NAMES, fresh=request.args.get("baru"))
 

@@ -110,8 +110,9 @@ def home_of(role: str) -> str:
 
 # -- rendering ------------------------------------------------------------------------------
 
-def page(template: str, status: int = 200, cache: str | None = None, **context) -> Response:
-    response = Response(render_template(template, **context), status=status,
+def page(template: str, code: int = 200, cache: str | None = None, **context) -> Response:
+    """Render a page with HTTP status `code` (templates may use `status` for their own)."""
+    response = Response(render_template(template, **context), status=code,
                         mimetype="text/html")
     # Personal pages never go into a shared cache; public ones may, briefly.
     response.headers["Cache-Control"] = cache or "private, no-store"

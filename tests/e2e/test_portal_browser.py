@@ -57,10 +57,14 @@ def _resident(nik: str, name: str, sex: str, born: str, family: str | None = Non
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (make install does)")
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_FLAGS)
-        yield launched
-        launched.close()
+    manager = playwright_api.sync_playwright()
+    launched = manager.start().chromium.launch(executable_path=CHROMIUM, args=LAUNCH_FLAGS)
+    yield launched
+    launched.close()
+    # Playwright's stop() waits for its driver process through asyncio's child watcher, which
+    # never wakes under the suite's eventlet monkey patching (tests/conftest.py): the wait
+    # hangs for ever. End the driver (a Node process reading our pipe) directly instead.
+    manager._client._transport._proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +137,7 @@ def test_a_resident_gets_a_verifiable_letter_from_a_phone(platform, browser, vil
     assert page.get_by_text("Permohonan terkirim").is_visible(), page.content()
     assert _status(page) == "submitted"
     letter_id = page.url.rsplit("/", 1)[1].split("?")[0]
-    assert page.locator("#lampiran li").count() == 3
+    assert page.locator("section[aria-labelledby=lampiran] li").count() == 3
 
     office = browser.new_context(**DESKTOP)
     officer = _log_in_staff(office, platform, "officer")
@@ -248,7 +252,7 @@ def test_the_regency_dashboard_lists_every_village(platform, browser, village, s
     page.get_by_role("link", name="Surat 30 hari").click()  # sort: most active first
     recent = [int(cell) for cell in page.locator("#desa tbody td.recent").all_inner_texts()]
     assert recent == sorted(recent, reverse=True) and recent[0] >= 1
-    assert page.locator(f"tr[data-village='{VILLAGE}'] td.recent").inner_text() == "1"
+    assert int(page.locator(f"tr[data-village='{VILLAGE}'] td.recent").inner_text()) >= 1
     page.context.close()
 
 
@@ -273,14 +277,22 @@ def test_office_forms_keep_input_and_lists_work(platform, browser, village, shot
         "buffer": b"nik,name,sex\n3604050101019999,Tanpa Lengkap,L\n"})
     page.get_by_role("button", name="Periksa").click()
     report = page.locator("#hasil-impor")
-    assert "kesalahan" in report.inner_text() and "2" in report.locator("td").first.inner_text()
+    assert "tidak ada yang disimpan" in report.inner_text()  # the per-row report, nothing saved
+    assert "religion" in report.locator("table").inner_text()
     page.context.close()
 
 
 def _page_bytes(page, url: str) -> int:
+    """Bytes of every response a first visit to `url` loads (HTML, stylesheet, anything)."""
     sizes: list[int] = []
-    page.on("response", lambda response: sizes.append(len(response.body())))
+
+    def count(response) -> None:
+        if not 300 <= response.status < 400:
+            sizes.append(len(response.body()))
+
+    page.on("response", count)
     page.goto(url, wait_until="load")
+    page.remove_listener("response", count)
     return sum(sizes)
 
 
