@@ -6,7 +6,7 @@ from urllib.parse import quote_plus
 
 from flask import redirect, request, url_for
 
-from gateway.auth import issue_token
+from gateway.auth import issue_token, public
 from gateway.http import app_settings
 from gateway.portal import blueprint, web
 from gateway.rpc import services
@@ -51,6 +51,7 @@ def map_link(village: dict) -> str:
 
 
 @blueprint.route("/")
+@public
 def index():
     villages = all_villages()
     districts: dict[str, dict] = {}
@@ -62,6 +63,7 @@ def index():
 
 
 @blueprint.route("/desa/<code>")
+@public
 def village_home(code: str):
     village = village_or_404(code)
     statistics = services().registry.population_statistics(code)
@@ -70,6 +72,7 @@ def village_home(code: str):
 
 
 @blueprint.route("/desa/<code>/statistik")
+@public
 def village_statistics(code: str):
     village = village_or_404(code)
     return web.page("village/statistics.html", cache=PUBLIC_CACHE, village=village,
@@ -77,6 +80,7 @@ def village_statistics(code: str):
 
 
 @blueprint.route("/desa/<code>/apbdes")
+@public
 def village_apbdes(code: str):
     village = village_or_404(code)
     year = request.args.get("tahun", type=int)
@@ -87,6 +91,7 @@ def village_apbdes(code: str):
 
 
 @blueprint.route("/verifikasi/<token>")
+@public
 def verify(token: str):
     try:
         result = services().letters.verify_token(token)

@@ -23,7 +23,9 @@ def regency_rows(year: int) -> list[dict]:
     query, one finance query).
     """
     activity = {row["village_code"]: row for row in services().letters.recent_activity()}
-    money = {row["village_code"]: row for row in services().finance.regency_view(year, {})}
+    # Villages without an approved budget come back with status "none": no figure, not 0 %.
+    money = {row["village_code"]: row for row in services().finance.regency_view(year, {})
+             if row.get("status") != "none"}
     rows = []
     for village in all_villages():
         code = village["code"]

@@ -22,6 +22,9 @@ from services.common import roles
 from services.common.errors import Unauthenticated
 
 COOKIE = "desa_sesi"
+# Pages ship no script at all; bar charts set their widths in style attributes.
+PAGE_CSP = ("default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 CSRF_FIELD = "csrf"
 WIB = ZoneInfo("Asia/Jakarta")
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
@@ -116,6 +119,7 @@ def page(template: str, code: int = 200, cache: str | None = None, **context) ->
                         mimetype="text/html")
     # Personal pages never go into a shared cache; public ones may, briefly.
     response.headers["Cache-Control"] = cache or "private, no-store"
+    response.headers["Content-Security-Policy"] = PAGE_CSP
     return response
 
 

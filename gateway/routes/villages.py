@@ -51,6 +51,7 @@ def update_village(changes: dict, code: str):
 
 
 @blp.route("/public/villages/<code>/statistics", methods=["GET"])
+@public
 @blp.response(200, PopulationStatistics)
 @blp.alt_response(404, schema=ErrorSchema)
 def population_statistics(code: str):
