@@ -37,9 +37,11 @@ status: install
 # tests/bench is not part of the suite (its files are bench_*.py; --ignore makes sure).
 # End-to-end tests run as their own session: their platform processes consume the same queues
 # as the in-process service containers of the integration tests, so the two never share a run.
+# The browser tests are a third session, without eventlet (tests/browser/conftest.py says why).
 test: install
-	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e
+	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e --ignore=tests/browser
 	$(VENV)/bin/pytest -q tests/e2e
+	DESA_TESTS_WITHOUT_EVENTLET=1 $(VENV)/bin/pytest -q tests/browser
 
 bench: install
 	$(PY) -m tests.bench.run_all

@@ -86,11 +86,13 @@ def test_a_wrong_login_keeps_the_username_and_pages_need_a_login(gw, accounts):
     assert f'value="{accounts["officer_a"]}"' in html and "salah-sekali" not in html
     empty = client.post("/masuk", data={"cara": "warga", "nik": "", "pin": ""})
     assert empty.status_code == 400 and 'id="e-nik"' in empty.get_data(as_text=True)
-    log_in(client, accounts["officer_a"])
-    assert client.get("/kabupaten").status_code == 403  # not the regency admin's page
     followed = client.post("/masuk?next=//evil.example/", data={
         "cara": "petugas", "username": accounts["officer_a"], "password": PASSWORD})
     assert followed.headers["Location"] == "/kantor"  # never sent to another host
+    assert client.get("/kabupaten").status_code == 403  # not the regency admin's page
+    # Logged in, even the login form wants the CSRF token.
+    assert client.post("/masuk", data={"cara": "petugas", "username": "x",
+                                       "password": "y"}).status_code == 400
 
 
 def test_public_statistics_have_no_personal_data_and_qr_codes_open_the_page(gw, people):

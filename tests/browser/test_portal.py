@@ -56,14 +56,10 @@ def _resident(nik: str, name: str, sex: str, born: str, family: str | None = Non
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (make install does)")
-    manager = playwright_api.sync_playwright()
-    launched = manager.start().chromium.launch(executable_path=CHROMIUM, args=LAUNCH_FLAGS)
-    yield launched
-    launched.close()
-    # Playwright's stop() waits for its driver process through asyncio's child watcher, which
-    # never wakes under the suite's eventlet monkey patching (tests/conftest.py): the wait
-    # hangs for ever. End the driver (a Node process reading our pipe) directly instead.
-    manager._client._transport._proc.kill()
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_FLAGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +138,7 @@ def test_a_resident_gets_a_verifiable_letter_from_a_phone(platform, browser, vil
     officer = _log_in_staff(office, platform, "officer")
     officer.get_by_role("link", name="Surat", exact=True).click()
     officer.locator(f"a[href$='{letter_id}']").click()
-    # Event waiters (expect_response, expect_download) never fire under the suite's eventlet
-    # monkey patching; requests through the page's own context (its cookies) do.
+    # Fetched through the page's own context, so with the officer's login cookie.
     ktp = officer.get_by_role("link", name="Foto KTP").get_attribute("href")
     seen = officer.request.get(f"{platform.url}{ktp}")
     assert seen.status == 200 and seen.headers["content-type"] == "image/png"
