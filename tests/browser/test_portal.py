@@ -23,7 +23,8 @@ from tests.unit.letters.samples import png_bytes
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
-pytestmark = pytest.mark.e2e
+# A whole journey through several people on a loaded 2-core machine takes minutes.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("DESA_CHROMIUM", "/usr/bin/chromium")
