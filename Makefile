@@ -3,10 +3,20 @@ PYTHON_BIN ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The portal's browser tests: Debian's Chromium and axe-core from npm (never a browser download).
+CHROMIUM ?= /usr/bin/chromium
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: install run stop status test bench lint clean
+.PHONY: install browser run stop status test bench lint clean
 
-install: $(STAMP)
+install: $(STAMP) browser
+
+browser: $(AXE)
+	@test -x $(CHROMIUM) || (apt-get update -q && apt-get install -y -q chromium)
+
+$(AXE):
+	npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/npm axe-core@$(AXE_VERSION)
 
 # Reinstalls only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -27,9 +37,11 @@ status: install
 # tests/bench is not part of the suite (its files are bench_*.py; --ignore makes sure).
 # End-to-end tests run as their own session: their platform processes consume the same queues
 # as the in-process service containers of the integration tests, so the two never share a run.
+# The browser tests are a third session, without eventlet (tests/browser/conftest.py says why).
 test: install
-	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e
+	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e --ignore=tests/browser
 	$(VENV)/bin/pytest -q tests/e2e
+	DESA_TESTS_WITHOUT_EVENTLET=1 $(VENV)/bin/pytest -q tests/browser
 
 bench: install
 	$(PY) -m tests.bench.run_all

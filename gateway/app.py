@@ -101,4 +101,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    from gateway import portal
+
+    portal.register(app)
     return app

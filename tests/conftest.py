@@ -8,9 +8,14 @@ import warnings
 # eventlet warns on import that it is in maintenance mode: known, recorded in docs/decisions.
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
+import os  # noqa: E402
+
 import eventlet  # noqa: E402
 
-eventlet.monkey_patch()
+# tests/browser drives Chromium through Playwright, whose asyncio loop hangs under these patches:
+# that session alone runs without them (see tests/browser/conftest.py).
+if os.environ.get("DESA_TESTS_WITHOUT_EVENTLET") != "1":
+    eventlet.monkey_patch()
 
 # nameko's fixtures import these lazily; an import that parses source after greenlets have run
 # trips CPython 3.11's "AST constructor recursion depth mismatch", so import them up front.

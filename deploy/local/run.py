@@ -210,6 +210,10 @@ def summary(url: str, demo: str, seconds: float) -> str:
     return f"""
 Desa Digital is running (ready in {seconds:.1f} s).
 
+  Web portal     {url}/                      (every village's website, in Indonesian)
+  Village site   {url}/desa/{village}
+  Log in         {url}/masuk                 (residents: NIK + PIN; staff: username + password)
+  Office         {url}/kantor                Regency dashboard: {url}/kabupaten
   API            {url}/api/v1
   API docs       {url}/api/v1/docs   (OpenAPI document: {url}/api/v1/openapi.json)
   Health         {url}/healthz  {url}/readyz  {url}/statusz

@@ -9,6 +9,7 @@ from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
 from services.registry.schemas.families import Family, FamilyInput
+from services.registry.schemas.overview import FamilyListArgs, FamilyPage
 
 blp = Blueprint("families", __name__, url_prefix="/api/v1",
                 description="Family cards (Kartu Keluarga) with membership history.")
@@ -33,3 +34,15 @@ def get_family(number: str):
     """A family card with its members; every member's record counts as read (UU 27/2022 PDP)."""
     actor = current_actor()
     return respond(services().registry.get_family(number, scope_for(actor), actor.as_dict()))
+
+
+@blp.route("/villages/<code>/families", methods=["GET"])
+@requires(*roles.RESIDENT_MANAGERS)
+@blp.arguments(FamilyListArgs, location="query", error_status_code=400)
+@blp.response(200, FamilyPage)
+def list_families(query: dict, code: str):
+    """The village's family cards, by head's name: search by No. KK prefix or head's name."""
+    actor = current_actor()
+    scope_for(actor, code)
+    return respond(services().registry.list_families(
+        code, query["q"], query["page"], query["per_page"], actor.as_dict()))

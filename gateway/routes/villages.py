@@ -8,6 +8,7 @@ from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
+from services.registry.schemas.overview import PopulationStatistics
 from services.registry.schemas.villages import (
     Village,
     VillageListArgs,
@@ -47,3 +48,12 @@ def update_village(changes: dict, code: str):
     actor = current_actor()
     scope_for(actor, code)
     return respond(services().registry.update_village(code, json_body(), actor.as_dict()))
+
+
+@blp.route("/public/villages/<code>/statistics", methods=["GET"])
+@public
+@blp.response(200, PopulationStatistics)
+@blp.alt_response(404, schema=ErrorSchema)
+def population_statistics(code: str):
+    """Living residents by sex, age group, education and occupation (aggregates, no login)."""
+    return respond(services().registry.population_statistics(code))

@@ -22,6 +22,7 @@ from services.letters.app import (
     letters,
     numbering,
     office,
+    portal,
     readmodels,
     requests,
     verification,
@@ -249,6 +250,19 @@ class LettersService(ServiceBase):
     @consumes("registry", "resident.moved_in")
     def on_resident_moved_in(self, envelope: dict) -> None:
         readmodels.apply_resident(self.db, envelope["payload"])
+
+    # -- web portal --------------------------------------------------------------------------
+    @rpc
+    @transaction
+    def open_attachment(self, letter_id: str, attachment_id: str, scope: str | None,
+                        actor: dict) -> dict:
+        return portal.open_attachment(self.db, letter_id, attachment_id, scope, actor)
+
+    @rpc
+    @transaction
+    def recent_activity(self) -> list:
+        """Per village: letters requested in the last 30 days, last request (regency view)."""
+        return portal.recent_activity(self.db)
 
 
 SERVICE = LettersService

@@ -11,6 +11,7 @@ from services.registry.app import (
     families,
     imports,
     life_events,
+    overview,
     reads,
     residents,
     villages,
@@ -144,6 +145,20 @@ class RegistryService(ServiceBase):
                          actor: dict | None) -> dict:
         return imports.import_residents(self.db, self.outbox, village_code, csv_text, dry_run,
                                         actor)
+
+    # -- portal views -----------------------------------------------------------------------
+    @rpc
+    @transaction
+    def population_statistics(self, village_code: str) -> dict:
+        """Aggregates only (no personal data): public on the village website."""
+        return overview.population_statistics(self.db, village_code)
+
+    @rpc
+    @transaction
+    def list_families(self, village_code: str, q: str | None = None, page: int = 1,
+                      per_page: int = 20, actor: dict | None = None) -> dict:
+        return overview.list_families(self.db, village_code, q, page, per_page, actor,
+                                      self.request_id)
 
 
 SERVICE = RegistryService

@@ -115,13 +115,17 @@ class Platform:
 
     def staff_token(self, role: str, village_code: str | None = None) -> str:
         """A logged-in account of `role` (created once per village and role, then reused)."""
+        return self.login(*self.staff_credentials(role, village_code))
+
+    def staff_credentials(self, role: str, village_code: str | None = None) -> tuple[str, str]:
+        """Username and password of the account of `role` (created on first use)."""
         key = (role, village_code)
         if key not in self._tokens:
             suffix = (village_code or "regency").replace(".", "")
             username, password = f"e2e.{role}.{suffix}", f"pw-{role}-{suffix}-Str0ng!"
             self.create_account(role, username, password, village_code)
             self._tokens[key] = (username, password)
-        return self.login(*self._tokens[key])
+        return self._tokens[key]
 
 
 def isolated_env(prefix: str, bind: str) -> dict[str, str]:
