@@ -254,12 +254,6 @@ class LettersService(ServiceBase):
     # -- web portal --------------------------------------------------------------------------
     @rpc
     @transaction
-    def open_attachment(self, letter_id: str, attachment_id: str, scope: str | None,
-                        actor: dict) -> dict:
-        return portal.open_attachment(self.db, letter_id, attachment_id, scope, actor)
-
-    @rpc
-    @transaction
     def recent_activity(self) -> list:
         """Per village: letters requested in the last 30 days, last request (regency view)."""
         return portal.recent_activity(self.db)
