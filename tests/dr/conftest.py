@@ -12,7 +12,7 @@ import pytest
 
 from deploy.local import seaweed
 from services.common.backup.crypto import new_key_entry
-from tests.dr.support import World, own_environment
+from tests.dr.support import World, desa, own_environment
 
 ACCESS_KEY = "desa-backup-test"
 SECRET_KEY = "desa-backup-test-secret-0123456789"
@@ -39,11 +39,22 @@ def backup_env(infra):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+VILLAGES = ["36.04.05.2001", "36.04.14.2001"]
+
+
+@pytest.fixture(scope="session")
 def world(migrated, backup_env):
+    """Two villages in every service, shipped, snapshotted, then changed again (so a restore
+    replays journal after the snapshot). Every test leaves it whole and shipped."""
     with own_environment(backup_env):
         made = World()
         try:
+            made.build(VILLAGES, 1)
+            made.ship()
+            desa("backup", "snapshot", *[arg for v in VILLAGES for arg in ("--village", v)],
+                 "--village", "regency")
+            made.build(VILLAGES, 2)
+            made.ship()
             yield made
         finally:
             made.close()

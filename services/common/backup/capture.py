@@ -167,16 +167,20 @@ END $$;
 
 
 def install(engine: Engine) -> Schema:
-    """Create the change table if missing and a capture trigger on every table (idempotent)."""
+    """Create the change table if missing and a capture trigger on every table (idempotent;
+    safe while the service writes: an existing trigger is left alone, its function replaced)."""
     with engine.begin() as conn:
         backup_changes.create(conn, checkfirst=True)
         schema = Schema.load(conn)
+        missing = set(uncovered(conn))
         for info in schema:
             if not info.pk:
                 raise RuntimeError(f"table {info.name} has no primary key: it cannot be backed "
                                    "up change by change; give it one")
-            for statement in trigger_sql(schema, info.name):
-                conn.exec_driver_sql(statement)
+            function, trigger = trigger_sql(schema, info.name)
+            conn.exec_driver_sql(function)
+            if info.name in missing:  # creating a trigger locks the table: only when missing
+                conn.exec_driver_sql(trigger)
     return schema
 
 

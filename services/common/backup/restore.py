@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from services.common.backup import journal
 from services.common.backup.capture import Schema, copy_expert, q
 from services.common.backup.crypto import BackupKeyError, CorruptObject
-from services.common.backup.store import BackupStore, MissingObject
+from services.common.backup.store import BackupStore, MissingObject, sequences_name
 from services.common.objectstore import ObjectStoreClient
 
 log = logging.getLogger(__name__)
@@ -219,9 +219,13 @@ def restore_service(service: str, engine: Engine, store: BackupStore,
                     report.snapshot_rows[info.name] = \
                         report.snapshot_rows.get(info.name, 0) + entry["rows"]
                 report.changes_replayed += _replay(cursor, schema, plan.changes)
+            try:
+                recorded = store.get_json(sequences_name(service))
+            except MissingObject:
+                recorded = {}
             for info in tables:
                 for column in info.identity:
-                    _advance_sequence(cursor, info.name, column)
+                    _advance_sequence(cursor, info.name, column, recorded)
             report.documents, report.document_bytes = _put_documents(
                 cursor, schema, [p.scope for p in plans], replace_all, store, documents, pool,
                 progress)
@@ -242,13 +246,15 @@ def restore_service(service: str, engine: Engine, store: BackupStore,
     return report
 
 
-def _advance_sequence(cursor, table: str, column: str) -> None:
+def _advance_sequence(cursor, table: str, column: str, recorded: dict) -> None:
+    """Past every restored id, and past what the service had handed out when last shipped."""
     cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", (q(table), column))
     sequence = cursor.fetchone()[0]
     if sequence:
+        floor = int(recorded.get(sequence.split(".")[-1].strip('"'), 0))
         cursor.execute(f"SELECT setval(%(s)s, GREATEST((SELECT coalesce(max({q(column)}), 1) "
-                       f"FROM {q(table)}), (SELECT last_value FROM {sequence})))",
-                       {"s": sequence})
+                       f"FROM {q(table)}), (SELECT last_value FROM {sequence}), %(f)s))",
+                       {"s": sequence, "f": floor})
 
 
 def _put_documents(cursor, schema: Schema, scopes: list[str], replace_all: bool,

@@ -25,7 +25,12 @@ from sqlalchemy.engine import Engine
 
 from services.common.backup import journal, retention, snapshot
 from services.common.backup.capture import Schema
-from services.common.backup.store import BackupStore, document_name, journal_name
+from services.common.backup.store import (
+    BackupStore,
+    document_name,
+    journal_name,
+    sequences_name,
+)
 from services.common.config import get_settings
 from services.common.db import make_engine
 from services.common.objectstore import ObjectStoreClient, documents_store
@@ -59,6 +64,7 @@ class Shipper:
         self.on_shipped = on_shipped
         self.seqs: dict[str, int] | None = None
         self.copied: set[str] = set()
+        self.sequences: dict | None = None
         self.schema: Schema | None = None
         self.pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix=f"ship-{service}")
 
@@ -95,6 +101,7 @@ class Shipper:
                         self.store.put_json, journal_name(self.service, scope, seq), body))
                 for job in jobs:
                     job.result()
+                self._record_sequences(conn)
                 conn.execute(_CHANGES.delete().where(_CHANGES.c.id.in_([r.id for r in rows])))
         except BaseException:
             self.seqs = None  # a segment may have landed: list again before the next one
@@ -103,6 +110,16 @@ class Shipper:
         if self.on_shipped is not None:
             self.on_shipped(rows, time.time())
         return len(rows)
+
+    def _record_sequences(self, conn) -> None:
+        """Keep the service's identity sequences in the store, so a village restored onto an
+        empty machine never hands out an id another village's rows (restored later) hold."""
+        values = dict(conn.execute(sa.text(
+            "SELECT sequencename, coalesce(last_value, 0) FROM pg_sequences "
+            "WHERE schemaname = current_schema()")).all())
+        if values != self.sequences:
+            self.store.put_json(sequences_name(self.service), values)
+            self.sequences = values
 
     def _copy_documents(self, rows: list) -> None:
         wanted = {}

@@ -4,7 +4,8 @@ Layout (one bucket):
   journal/<service>/<scope>/<seq>.seg          changes of one village (scope) in shipping order
   snapshots/<service>/<scope>/<stamp>/data     the village's rows, table by table (COPY text)
   snapshots/<service>/<scope>/<stamp>/manifest written last: a snapshot without it is unfinished
-  documents/<primary key>                      a document: its SHA-256 (32 bytes) then its bytes
+  documents/<primary key>                      a document: a header (SHA-256, type), its bytes
+  state/<service>/sequences                    the service's identity sequences, kept current
 A scope is a village code, or `regency` for rows that belong to no village.
 """
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Listed:
 
 def journal_name(service: str, scope: str, seq: int) -> str:
     return f"journal/{service}/{scope}/{seq:010d}.seg"
+
+
+def sequences_name(service: str) -> str:
+    return f"state/{service}/sequences"
 
 
 def document_name(key: str) -> str:
