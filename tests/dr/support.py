@@ -159,10 +159,10 @@ def differences(before: dict, after: dict) -> list[str]:
             problems.append(f"{key} missing")
         elif before[key] != after[key]:
             old, new = before[key].split(b"\n"), after[key].split(b"\n")
-            first = next((i for i, pair in enumerate(zip(old, new, strict=False)) if pair[0] != pair[1]),
-                         min(len(old), len(new)))
-            problems.append(f"{key} differs ({len(old)} vs {len(new)} lines) at line {first}: "
-                            f"{old[first:first + 1]!r} vs {new[first:first + 1]!r}"[:600])
+            pairs = enumerate(zip(old, new, strict=False))
+            first = next((i for i, (a, b) in pairs if a != b), min(len(old), len(new)))
+            problems.append(f"{key} differs ({len(old)} vs {len(new)} lines) at line "
+                            f"{first}: {old[first:first + 1]!r} vs {new[first:first + 1]!r}"[:600])
     return problems
 
 

@@ -60,12 +60,18 @@ def test_verify_catches_corrupt_and_missing_objects_and_restore_refuses_them(wor
     assert differences(before, world.dump(village=VILLAGE)) == []
     _put_raw(store, document, originals[document])
 
-    first = segment[min(segment)].name
-    kept = store.get_raw(first)
-    store.remove(first)
+    for name in ("Sesudah Potret", "Sesudah Lagi"):  # two segments after every snapshot
+        _register(world, name)
+        world.ship()
+    segment = list_service(store, "registry")[VILLAGE].segments
+    gone = segment[sorted(segment)[-2]].name  # the restore needs it
+    kept = store.get_raw(gone)
+    store.remove(gone)
     result = desa_result("backup", "verify")
-    assert result.exit_code == 1 and "missing" in result.output
-    _put_raw(store, first, kept)
+    assert result.exit_code == 1 and "missing: journal of registry" in result.output
+    result = desa_result("restore", "--village", VILLAGE, "--service", "registry")
+    assert result.exit_code == 1 and "missing from the backup store" in result.output
+    _put_raw(store, gone, kept)
     assert "0 problem(s)" in desa("backup", "verify")
 
 
