@@ -50,7 +50,7 @@ def _fill(engines: dict, documents) -> int:
             "'002' FROM generate_series(1, :n) g"), {"v": VILLAGE, "n": RESIDENTS})
         conn.execute(sa.text(
             "INSERT INTO families (number, village_code, head_id, dusun, rw, rt) "
-            "SELECT '36040501011590' || lpad(g::text, 2, '0') || g, :v, "
+            "SELECT '360405010115' || lpad(g::text, 4, '0'), :v, "
             "(SELECT id FROM residents WHERE nik = '3604051208' || lpad(g::text, 6, '0')), "
             "'Krajan', '001', '002' FROM generate_series(1, :n) g"),
             {"v": VILLAGE, "n": FAMILIES})

@@ -42,10 +42,11 @@ def backup_env(infra):
 VILLAGES = ["36.04.05.2001", "36.04.14.2001"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def world(migrated, backup_env):
     """Two villages in every service, shipped, snapshotted, then changed again (so a restore
-    replays journal after the snapshot). Every test leaves it whole and shipped."""
+    replays journal after the snapshot). Every test leaves it whole and shipped. Package scope:
+    the environment it switches to is given back before any other folder's tests run."""
     with own_environment(backup_env):
         made = World()
         try:

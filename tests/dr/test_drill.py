@@ -13,7 +13,8 @@ from services.common.config import get_settings
 from tests.dr.conftest import VILLAGES
 from tests.dr.support import builder, desa, differences, service_names
 
-pytestmark = pytest.mark.integration
+# The loaded CI machine: the world is built once, restores take minutes there.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 def test_every_service_has_a_drill_builder_and_fills_every_table(world):

@@ -13,7 +13,8 @@ from tests.dr.conftest import VILLAGES
 from tests.dr.support import desa, differences
 from tests.integration.registry.support import person
 
-pytestmark = pytest.mark.integration
+# The loaded CI machine: the world is built once, restores take minutes there.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 def test_one_village_onto_an_empty_machine_while_the_other_keeps_serving(world):
