@@ -247,6 +247,11 @@ def main() -> None:
               f"{download_bytes / 1e6:.1f} |")
         print(f"| `restore --village` onto empty databases and bucket | {restore_seconds:.1f} | "
               f"{download_bytes / 1e6:.1f} |")
+        for report in reports:
+            print(f"  {report.service}: fetch, check and load {report.seconds:.1f} s "
+                  f"({report.documents} documents)")
+        print(f"  then migrations before, republish and a new snapshot after: "
+              f"{restore_seconds - sum(r.seconds for r in reports):.1f} s")
         print(f"restore / download = {restore_seconds / download_seconds:.2f} (goal <= 2); "
               f"{rows} rows, {docs} documents verified, {restored} residents back", flush=True)
     finally:

@@ -31,7 +31,10 @@ def take_snapshots(services: list[str], scopes: list[str] | None,
     for service in services:
         engine = _engine(service)
         try:
-            counts[service] = len(snapshot.take(service, engine, store, scopes, progress))
+            if scopes:
+                counts[service] = len(snapshot.take(service, engine, store, scopes, progress))
+            else:
+                counts[service] = snapshot.take_all(service, engine, store)
         finally:
             engine.dispose()
     return counts
@@ -75,7 +78,9 @@ def restore(services: list[str], scopes: list[str] | None, at: datetime | None =
                 republish(service, engine, village)
             # A new baseline: later changes are journaled after it, so a later restore never
             # replays history this restore rolled back (--at) or moved to another cluster.
-            if report.scopes:
+            if scopes is None:
+                snapshot.take_all(service, engine, store)
+            elif report.scopes:
                 snapshot.take(service, engine, store, scopes)
         finally:
             engine.dispose()

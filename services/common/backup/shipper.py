@@ -123,6 +123,8 @@ class Shipper:
 
     def _copy_documents(self, rows: list) -> None:
         wanted = {}
+        if any(row.tbl not in self.schema.tables for row in rows):
+            self.schema = Schema.load(self.engine)  # a migration added a table meanwhile
         for row in rows:
             info = self.schema.tables.get(row.tbl)
             if row.op != "U" or info is None:
@@ -182,7 +184,7 @@ def run_shipper(shipper: Shipper, stop: threading.Event, poll: float,
             if time.monotonic() >= next_snapshot_check:
                 next_snapshot_check = time.monotonic() + 60
                 if snapshot_hours > 0 and shipper.snapshot_due(interval):
-                    snapshot.take(shipper.service, shipper.engine, shipper.store)
+                    snapshot.take_all(shipper.service, shipper.engine, shipper.store)
                     retention.prune(shipper.store, shipper.service)
             delay = poll
             if shipped:

@@ -103,3 +103,24 @@ def take(service: str, engine: Engine, store: BackupStore, scopes: list[str] | N
         manifests = list(pool.map(write, chosen))
     log.info("snapshot written", extra={"backup_service": service, "scopes": len(manifests)})
     return manifests
+
+
+def scopes_in(engine: Engine) -> list[str]:
+    """Every village that has rows in a table of its own (and the regency scope)."""
+    schema = Schema.load(engine)
+    found = {REGENCY}
+    with engine.connect() as conn:
+        for info in schema:
+            if info.village_column:
+                found.update(v for v in conn.exec_driver_sql(
+                    f"SELECT DISTINCT {q(info.village_column)} FROM {q(info.name)}").scalars()
+                    if v)
+    return sorted(found)
+
+
+def take_all(service: str, engine: Engine, store: BackupStore, batch: int = 20) -> int:
+    """Snapshot every village of `service`, `batch` villages per transaction (bounded memory)."""
+    scopes = scopes_in(engine)
+    for start in range(0, len(scopes), batch):
+        take(service, engine, store, scopes[start:start + batch])
+    return len(scopes)

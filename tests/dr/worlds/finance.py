@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy.orm import Session
+
 from services.common import clock
 from services.common.outbox import Outbox
-from services.finance.app import budgets, cash, payment_requests
+from services.finance.app import budgets, cash, payment_requests, villages
+from services.registry import events as registry_events
+from services.registry.models import Village
 
 OUTBOX = Outbox("finance")
 YEAR = clock.local_today().year - 1
@@ -23,6 +27,9 @@ def day(month: int, dom: int = 15) -> str:
 
 def build(world, village: str, round_: int) -> None:
     officer, treasurer = staff("officer", village), staff("treasurer", village)
+    with Session(world.engine("registry")) as registry:  # as registry's village.updated would
+        world.do("finance", villages.apply_village,
+                 registry_events.village_state(registry.get(Village, village)))
     lines = world.notes.setdefault("finance lines", {})
     if village not in lines:
         world.do("finance", budgets.create_budget, OUTBOX, village, {"year": YEAR}, village,
