@@ -1,5 +1,5 @@
 """The `desa` operator command: migrations, topology, seeds, accounts, relay, outbox, dead letters,
-parked letters.
+parked letters, backup and restore.
 
 It runs the services' own application functions against their databases directly (it is an
 operator tool on the same code base), so every change it makes goes out as an outbox event
@@ -453,6 +453,180 @@ def letters_retry(letter_ids: tuple[str, ...], retry_all: bool) -> None:
         click.echo(f"{letter_id}\t{state['status']}\t{state['number']}")
     if failed:
         sys.exit(1)
+
+
+# -- backup and restore --------------------------------------------------------------------------
+def _backup_error(exc: Exception) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@cli.group()
+def backup() -> None:
+    """Continuous encrypted backup to the off-site store (DESA_BACKUP_*)."""
+
+
+@backup.command("ship")
+def backup_ship() -> None:
+    """Send every service's captured changes and documents to the backup store, and take the
+    scheduled snapshots, until SIGTERM or SIGINT."""
+    from services.common.backup.crypto import BackupKeyError
+    from services.common.backup.shipper import run_shippers
+    from services.common.logs import configure_logging
+
+    configure_logging(get_settings().log_level, service="backup")
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    names = service_names()
+    try:
+        threads = run_shippers(names, stop)
+    except BackupKeyError as exc:
+        raise _backup_error(exc) from None
+    click.echo(f"backup shipper running for {', '.join(names)}", err=True)
+    while not stop.wait(1.0):
+        pass
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+@backup.command("status")
+@click.option("--village", "village_code", default=None, metavar="CODE")
+@click.option("--max-lag", default=60.0, show_default=True,
+              help="Exit status 1 when a change has waited longer than this (seconds).")
+def backup_status(village_code: str | None, max_lag: float) -> None:
+    """Per service and village: unsent changes, the oldest one's age, last shipped segment and
+    last snapshot. Exit status 1 when a change waits too long or a table is not captured."""
+    from datetime import UTC, datetime
+
+    from services.common.backup.operations import age, status
+
+    rows, uncovered = status(service_names(), village_code)
+    click.echo("service	village	unsent	oldest_unsent	last_shipped	last_snapshot")
+    worst = 0.0
+    for row in rows:
+        click.echo(f"{row.service}	{row.scope}	{row.unsent}	{age(row.oldest_unsent)}	"
+                   f"{age(row.last_shipped)}	{age(row.last_snapshot)}")
+        if row.oldest_unsent is not None:
+            worst = max(worst, (datetime.now(UTC) - row.oldest_unsent).total_seconds())
+    failing = False
+    for service, tables in uncovered.items():
+        if tables:
+            failing = True
+            click.echo(f"{service}: tables not captured: {', '.join(tables)} "
+                       "(run `desa migrate`)", err=True)
+    if worst > max_lag:
+        failing = True
+        click.echo(f"the oldest unsent change waits for {worst:.0f} s: is `desa backup ship` "
+                   "running and the backup store up?", err=True)
+    if failing:
+        sys.exit(1)
+
+
+@backup.command("snapshot")
+@click.option("--village", "village_codes", multiple=True, metavar="CODE",
+              help="Only this village (repeatable; `regency` for rows of no village).")
+@click.option("--service", default=None, help="Only this service.")
+def backup_snapshot(village_codes: tuple[str, ...], service: str | None) -> None:
+    """Snapshot villages now (default: every village with data in every service)."""
+    from services.common.backup.crypto import BackupKeyError
+    from services.common.backup.operations import take_snapshots
+
+    with click.progressbar(length=None if not village_codes else
+                           len(village_codes) * len(_services_option(service)),
+                           label="snapshots", file=sys.stderr) as bar:
+        try:
+            counts = take_snapshots(_services_option(service), list(village_codes) or None,
+                                    bar.update)
+        except BackupKeyError as exc:
+            raise _backup_error(exc) from None
+    for name, count in counts.items():
+        click.echo(f"{name}: {count} snapshot(s) written")
+
+
+@backup.command("verify")
+def backup_verify() -> None:
+    """Read every backup object back: decryption, checksums, missing segments and data.
+    Names each problem; exit status 1 if there is one."""
+    from services.common.backup.operations import BackupStore
+    from services.common.backup.verify import verify
+
+    store = BackupStore.from_settings()
+    total = sum(1 for _ in store.list(""))
+    with click.progressbar(length=total, label="objects", file=sys.stderr) as bar:
+        report = verify(store, service_names(), bar.update)
+    for problem in report.problems:
+        click.echo(problem)
+    click.echo(f"{report.objects} object(s), {report.bytes} byte(s) checked; "
+               f"{len(report.problems)} problem(s)")
+    if report.problems:
+        sys.exit(1)
+
+
+@backup.command("prune")
+def backup_prune() -> None:
+    """Apply retention (7 daily, 4 weekly, 12 monthly snapshots) and drop journal segments
+    that no kept snapshot needs."""
+    from services.common.backup.retention import prune
+    from services.common.backup.store import BackupStore
+
+    store = BackupStore.from_settings()
+    for name in service_names():
+        removed = prune(store, name)
+        click.echo(f"{name}: {removed['snapshots']} snapshot(s), {removed['segments']} "
+                   "segment(s) removed")
+
+
+@cli.command()
+@click.option("--village", "village_codes", multiple=True, metavar="CODE",
+              help="Village to restore (repeatable).")
+@click.option("--all", "restore_all", is_flag=True, help="Every village and the regency rows.")
+@click.option("--service", default=None, help="Only this service.")
+@click.option("--at", "at", default=None, metavar="TIMESTAMP",
+              help="The state at this moment (ISO 8601; without a zone: UTC).")
+def restore(village_codes: tuple[str, ...], restore_all: bool, service: str | None,
+            at: str | None) -> None:
+    """Restore villages from the backup store alone, onto this machine's databases (created by
+    migration if missing) and documents bucket; then republish and print a report."""
+    from datetime import UTC, datetime
+
+    from services.common.backup.crypto import BackupKeyError
+    from services.common.backup.operations import restore as run_restore
+    from services.common.backup.restore import RestoreFailed
+
+    if bool(village_codes) == restore_all:
+        raise click.UsageError("give --village CODE or --all (not both)")
+    moment = None
+    if at:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter(f"{at!r} is not an ISO 8601 time", param_hint="--at") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    counts: dict[str, int] = {}
+
+    def progress(what: str, n: int) -> None:
+        counts[what] = counts.get(what, 0) + n
+        if counts[what] % 500 == 0:
+            click.echo(f"  {what}: {counts[what]}", err=True)
+
+    try:
+        reports = run_restore(_services_option(service),
+                              None if restore_all else list(village_codes), moment, progress)
+    except (RestoreFailed, BackupKeyError) as exc:
+        raise click.ClickException(f"restore stopped, nothing restored: {exc}") from None
+    for report in reports:
+        click.echo(f"{report.service}: {len(report.scopes)} village(s) in {report.seconds:.1f} s; "
+                   f"{report.changes_replayed} journal change(s) replayed; "
+                   f"{report.documents} document(s) verified by SHA-256 "
+                   f"({report.document_bytes} bytes)")
+        for table, rows in sorted(report.rows.items()):
+            click.echo(f"  {table}: {rows} row(s) now, "
+                       f"{report.snapshot_rows.get(table, 0)} from the snapshot manifest")
 
 
 if __name__ == "__main__":

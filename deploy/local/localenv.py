@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from services.common.backup.crypto import new_key_entry
 from services.letters.tokens import new_signing_key
 
 GENERATED: dict[str, Callable[[], str]] = {
@@ -16,6 +17,9 @@ GENERATED: dict[str, Callable[[], str]] = {
     "DESA_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
     "DESA_JWT_SECRET": lambda: secrets.token_urlsafe(48),
     "DESA_LETTER_SIGNING_KEY": new_signing_key,
+    "DESA_BACKUP_S3_ACCESS_KEY": lambda: f"desa-backup-{secrets.token_hex(4)}",
+    "DESA_BACKUP_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
+    "DESA_BACKUP_KEYS": lambda: new_key_entry("local-1"),
 }
 
 

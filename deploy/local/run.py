@@ -36,6 +36,9 @@ LOG_DIR, RUN_DIR, DATA_DIR = VAR / "log", VAR / "run", VAR / "data"
 LOCAL_ENV = VAR / "local.env"
 CREDENTIALS = VAR / "demo-credentials.json"
 SEAWEED = "seaweedfs"
+# The off-site backup store, locally a second SeaweedFS on its own ports (issue 8).
+BACKUP_STORE = "seaweedfs-backup"
+BACKUP_PORTS = seaweed.SeaweedPorts(s3=8334, master=9334, volume=8081, filer=8889)
 
 # Importing the service classes imports eventlet, which warns on import; not news to an operator.
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -49,6 +52,7 @@ def build_env() -> dict[str, str]:
     env.setdefault("DESA_GATEWAY_BIND", "127.0.0.1:8000")
     env.setdefault("DESA_PUBLIC_URL", f"http://{env['DESA_GATEWAY_BIND']}")
     env.setdefault("DESA_S3_ENDPOINT", "127.0.0.1:8333")
+    env.setdefault("DESA_BACKUP_S3_ENDPOINT", f"127.0.0.1:{BACKUP_PORTS.s3}")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -102,6 +106,30 @@ def start_seaweed(group: ProcessGroup, env: dict[str, str]) -> None:
     ports = seaweed.SeaweedPorts(s3=int(endpoint.rsplit(":", 1)[1]))
     group.start(SEAWEED, seaweed.command(data, ports, config))
     click.echo(f"started SeaweedFS S3 on {endpoint} (data in var/data/weed)")
+
+
+def backup_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the backup store's endpoint and keys where the primary's are."""
+    return {**env, "DESA_S3_ENDPOINT": env["DESA_BACKUP_S3_ENDPOINT"],
+            "DESA_S3_ACCESS_KEY": env["DESA_BACKUP_S3_ACCESS_KEY"],
+            "DESA_S3_SECRET_KEY": env["DESA_BACKUP_S3_SECRET_KEY"]}
+
+
+def start_backup_store(group: ProcessGroup, env: dict[str, str]) -> None:
+    """The second object store, the local stand-in for the off-site backup endpoint."""
+    store_env = backup_env(env)
+    if group.pid(BACKUP_STORE) is not None or s3_answers(store_env):
+        return
+    data = DATA_DIR / "weed-backup"
+    data.mkdir(parents=True, exist_ok=True)
+    config = data / "s3.json"
+    seaweed.write_s3_config(config, store_env["DESA_S3_ACCESS_KEY"],
+                            store_env["DESA_S3_SECRET_KEY"])
+    ports = seaweed.SeaweedPorts(**{**BACKUP_PORTS.__dict__,
+                                    "s3": int(store_env["DESA_S3_ENDPOINT"].rsplit(":", 1)[1])})
+    group.start(BACKUP_STORE, seaweed.command(data, ports, config))
+    click.echo(f"started the backup store (SeaweedFS S3) on {store_env['DESA_S3_ENDPOINT']} "
+               "(data in var/data/weed-backup)")
 
 
 def wait_seaweed(group: ProcessGroup, env: dict[str, str]) -> None:
@@ -163,9 +191,13 @@ def up(scale: tuple[str, ...], seed: bool) -> None:
     commands: dict[str, list[str]] = {}
 
     start_seaweed(group, env)
+    start_backup_store(group, env)
     run_step(["migrate"], env, "desa migrate")
     run_step(["declare"], env, "desa declare")
     wait_seaweed(group, env)
+    wait_until(lambda: s3_answers(backup_env(env)), 90, "the backup store",
+               failed=lambda: first_dead(group, [BACKUP_STORE])
+               if BACKUP_STORE in group.names() else None)
     run_step(["buckets"], env, "desa buckets")
 
     for cls in service_classes():
@@ -177,6 +209,7 @@ def up(scale: tuple[str, ...], seed: bool) -> None:
                 group.stop(extra)
                 click.echo(f"stopped {extra} (scaled down)")
     commands["relay"] = relay_command()
+    commands["backup-ship"] = desa_command("backup", "ship")
     bind = env["DESA_GATEWAY_BIND"]
     commands["gateway"] = gateway_command(bind, int(env.get("DESA_GATEWAY_WORKERS", "2")),
                                           int(env.get("DESA_GATEWAY_THREADS", "8")))
@@ -243,11 +276,13 @@ def demo_officer(demo: str) -> tuple[str, str]:
 def down() -> None:
     """Stop every process `up` started (SIGTERM, then SIGKILL after 15 s)."""
     group = ProcessGroup(RUN_DIR, LOG_DIR)
-    stopped = group.stop_all([name for name in group.names() if name != SEAWEED])
+    stores = (SEAWEED, BACKUP_STORE)
+    stopped = group.stop_all([name for name in group.names() if name not in stores])
     # SeaweedFS's filer waits 15 s for its own metadata streams to end before exiting; its volumes
     # have stopped cleanly by then and its metadata store (leveldb) survives a kill.
-    if group.stop(SEAWEED, timeout=5):
-        stopped.append(SEAWEED)
+    for store in stores:
+        if group.stop(store, timeout=5):
+            stopped.append(store)
     click.echo(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
 
 

@@ -62,6 +62,22 @@ class Settings:
         "DESA_RELAY_POLL_SECONDS", "0.2")))
     log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))
     max_workers: int = field(default_factory=lambda: int(_env("DESA_MAX_WORKERS", "10")))
+    # The off-site backup store: its own S3 endpoint and bucket (services/common/backup).
+    backup_s3_endpoint: str = field(default_factory=lambda: _env(
+        "DESA_BACKUP_S3_ENDPOINT", "127.0.0.1:8334"))
+    backup_s3_access_key: str = field(default_factory=lambda: _env(
+        "DESA_BACKUP_S3_ACCESS_KEY", "desa-backup"))
+    backup_s3_secret_key: str = field(default_factory=lambda: _env(
+        "DESA_BACKUP_S3_SECRET_KEY", "desa-backup-secret-change-me"))
+    backup_s3_secure: bool = field(default_factory=lambda: _env_bool("DESA_BACKUP_S3_SECURE",
+                                                                     False))
+    backup_bucket: str = field(default_factory=lambda: _env("DESA_BACKUP_BUCKET", "desa-backup"))
+    # Keyring "id:base64key,id:base64key"; the first key encrypts, every key decrypts.
+    backup_keys: str = field(default_factory=lambda: _env("DESA_BACKUP_KEYS", ""))
+    backup_poll_seconds: float = field(default_factory=lambda: float(_env(
+        "DESA_BACKUP_POLL_SECONDS", "0.5")))
+    backup_snapshot_hours: float = field(default_factory=lambda: float(_env(
+        "DESA_BACKUP_SNAPSHOT_HOURS", "24")))
 
     def database_url(self, service: str) -> str:
         return self.database_url_template.format(service=service)

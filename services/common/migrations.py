@@ -27,6 +27,19 @@ def upgrade(service: str, url: str | None = None) -> None:
     url = url or get_settings().database_url(service)
     create_database(url)
     command.upgrade(alembic_config(service, url), "head")
+    install_capture(url)
+
+
+def install_capture(url: str) -> None:
+    """Watch every table the migrations made with the backup's change capture (decision 0060)."""
+    from services.common.backup import capture
+    from services.common.db import make_engine
+
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        capture.install(engine)
+    finally:
+        engine.dispose()
 
 
 def run_env(target_metadata: sa.MetaData) -> None:

@@ -50,6 +50,21 @@ dead_letters = sa.Table(
               server_default=sa.func.now()),
 )
 
+# Every committed change of every other table, written by the capture triggers in the same
+# transaction (services/common/backup/capture.py); the backup shipper sends rows to the backup
+# store and deletes them once it holds them (decision 0060).
+backup_changes = sa.Table(
+    "backup_changes", KERNEL,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("xid", sa.BigInteger, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.text("clock_timestamp()")),
+    sa.Column("tbl", sa.String(63), nullable=False),
+    sa.Column("op", sa.String(1), nullable=False),
+    sa.Column("village", sa.String(20), nullable=False),
+    sa.Column("row", JSONB, nullable=False),
+)
+
 
 def add_kernel_tables(metadata: sa.MetaData) -> None:
     """Put the kernel tables into a service's metadata (so Alembic sees its whole schema)."""

@@ -1,0 +1,1 @@
+"""Disaster recovery: change capture, the encrypted off-site backup store, snapshots, restore."""

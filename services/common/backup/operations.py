@@ -1,0 +1,141 @@
+"""What the `desa backup` and `desa restore` commands do, across every service in SERVICES."""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from services.common import migrations
+from services.common.backup import journal, snapshot
+from services.common.backup.restore import Report, restore_service
+from services.common.backup.store import BackupStore
+from services.common.config import get_settings
+from services.common.db import make_engine, session_scope
+from services.common.objectstore import documents_store
+from services.common.outbox import Outbox
+from services.common.tables import backup_changes as _CHANGES
+
+
+def _engine(service: str) -> sa.Engine:
+    return make_engine(get_settings().database_url(service), poolclass=sa.pool.NullPool)
+
+
+def take_snapshots(services: list[str], scopes: list[str] | None,
+                   progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    store = BackupStore.from_settings()
+    store.ensure_bucket()
+    counts = {}
+    for service in services:
+        engine = _engine(service)
+        try:
+            if scopes:
+                counts[service] = len(snapshot.take(service, engine, store, scopes, progress))
+            else:
+                counts[service] = snapshot.take_all(service, engine, store)
+        finally:
+            engine.dispose()
+    return counts
+
+
+def republish(service: str, engine: sa.Engine, village_code: str | None) -> bool:
+    """Have `service` announce its state again if it knows how (`services.<name>.republish`),
+    so the read models other services keep from its events are rebuilt."""
+    try:
+        module = importlib.import_module(f"services.{service}.republish")
+    except ModuleNotFoundError:
+        return False
+    with session_scope(engine) as session:
+        module.republish(session, Outbox(service), village_code)
+    return True
+
+
+def restore(services: list[str], scopes: list[str] | None, at: datetime | None = None,
+            progress: Callable[[str, int], None] | None = None) -> list[Report]:
+    """Restore `scopes` (None: everything) of `services` onto this machine's databases, which
+    are created by migration if missing; then republish and snapshot the restored state."""
+    store = BackupStore.from_settings()
+    documents = documents_store()
+    documents.ensure_bucket()
+    reports = []
+    for service in services:
+        migrations.upgrade(service)
+    for service in services:
+        engine = _engine(service)
+        try:
+            reports.append(restore_service(service, engine, store, documents, scopes, at,
+                                           progress))
+        finally:
+            engine.dispose()
+    for service, report in zip(services, reports, strict=True):
+        engine = _engine(service)
+        try:
+            villages = [None] if scopes is None else [s for s in report.scopes
+                                                      if s != "regency"]
+            for village in villages:
+                republish(service, engine, village)
+            # A new baseline: later changes are journaled after it, so a later restore never
+            # replays history this restore rolled back (--at) or moved to another cluster.
+            if scopes is None:
+                snapshot.take_all(service, engine, store)
+            elif report.scopes:
+                snapshot.take(service, engine, store, scopes)
+        finally:
+            engine.dispose()
+    return reports
+
+
+@dataclass
+class ScopeStatus:
+    service: str
+    scope: str
+    unsent: int = 0
+    oldest_unsent: datetime | None = None
+    last_shipped: datetime | None = None
+    last_snapshot: datetime | None = None
+
+
+def status(services: list[str], village: str | None = None) -> tuple[list[ScopeStatus],
+                                                                       dict[str, list[str]]]:
+    """Per service and village: unsent changes and the oldest, last segment, last snapshot;
+    and per service the tables no capture trigger watches."""
+    from services.common.backup.capture import uncovered
+
+    store = BackupStore.from_settings()
+    rows: dict[tuple[str, str], ScopeStatus] = {}
+    gaps = {}
+    for service in services:
+        engine = _engine(service)
+        try:
+            with engine.connect() as conn:
+                query = sa.select(_CHANGES.c.village, sa.func.count(), sa.func.min(_CHANGES.c.at)) \
+                    .group_by(_CHANGES.c.village)
+                if village:
+                    query = query.where(_CHANGES.c.village == village)
+                for scope, count, oldest in conn.execute(query):
+                    rows[service, scope] = ScopeStatus(service, scope, count, oldest)
+                gaps[service] = uncovered(conn)
+        finally:
+            engine.dispose()
+        for scope, listing in journal.list_service(store, service).items():
+            if village and scope != village:
+                continue
+            entry = rows.setdefault((service, scope), ScopeStatus(service, scope))
+            if listing.segments:
+                entry.last_shipped = listing.segments[listing.last_seq].modified
+            complete = listing.complete_snapshots()
+            if complete:
+                entry.last_snapshot = journal.stamp_time(complete[-1])
+    return sorted(rows.values(), key=lambda s: (s.service, s.scope)), gaps
+
+
+def age(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    seconds = (datetime.now(UTC) - moment).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{max(seconds, 0):.1f}s"
