@@ -55,6 +55,8 @@ class Settings:
         "DESA_RELAY_POLL_SECONDS", "0.2")))
     log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))
     max_workers: int = field(default_factory=lambda: int(_env("DESA_MAX_WORKERS", "10")))
+    # "auto": quorum queues when DESA_AMQP_URI names three or more broker nodes, else classic.
+    queue_type: str = field(default_factory=lambda: _env("DESA_QUEUE_TYPE", "auto"))
 
     def database_url(self, service: str) -> str:
         return self.database_url_template.format(service=service)
@@ -65,6 +67,7 @@ class Settings:
             "max_workers": self.max_workers,
             "serializer": "json",
             "DESA_SERVICE_SETTINGS": True,
+            "DESA_QUEUE_TYPE": self.queue_type,
         }
 
 

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 from nameko.exceptions import IncorrectSignature
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from sqlalchemy.orm import Session
 
 from services.common import errors, rules
+from services.common.entrypoints import rpc
 from services.common.outbox import Outbox
 
 WIRE_ERRORS: dict[type[rules.RuleError], type[errors.DesaError]] = {
@@ -92,4 +94,6 @@ class ServiceBase:
     @rpc
     def ping(self) -> dict:
         self.db.execute(sa.text("SELECT 1"))
-        return {"service": self.name, "database": "ok"}
+        # `process`: which of the service's processes answered (they share its queue).
+        return {"service": self.name, "database": "ok",
+                "process": f"{socket.gethostname()}:{os.getpid()}"}

@@ -5,11 +5,11 @@ import logging
 from datetime import timedelta
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.common.config import get_settings
 from services.common.db import Database
+from services.common.entrypoints import rpc
 from services.common.inbox import consumes
 from services.common.logs import RequestContext
 from services.common.objectstore import ObjectStore

@@ -1,9 +1,8 @@
 """The registry nameko service: entrypoints only, each one call into app/ inside a transaction."""
 from __future__ import annotations
 
-from nameko.rpc import rpc
-
 from services.common.db import Database
+from services.common.entrypoints import rpc
 from services.common.logs import RequestContext
 from services.common.service import OutboxProvider, ServiceBase, transaction
 from services.registry.app import (
