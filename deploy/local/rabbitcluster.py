@@ -5,7 +5,7 @@ pins 5672, so `RABBITMQ_NODE_PORT` is not enough), Erlang distribution port, dat
 directories (owned by the `rabbitmq` user: the wrapper scripts switch to it). Nodes 2 and 3 join
 node 1. Used by the fault tests (tests/faults) and by `make run-cluster`.
 
-    python -m deploy.local.rabbitcluster up|down|status [--dir var/rabbitmq-cluster]
+    python -m deploy.local.rabbitcluster up|down|status|uri [--dir DIR]
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_DIR = Path("var/rabbitmq-cluster")
+# Somewhere the rabbitmq user can enter (the nodes run as that user), kept across runs.
+DEFAULT_DIR = Path("/var/lib/rabbitmq/desa-cluster")
 DEFAULT_PREFIX = "desa"
 DEFAULT_AMQP_PORT = 5681  # nodes listen on 5681, 5682, 5683; Erlang distribution on 25681...
 RABBITMQ_HOME = "/var/lib/rabbitmq"  # where the system node keeps the Erlang cookie

@@ -57,6 +57,8 @@ class Settings:
     max_workers: int = field(default_factory=lambda: int(_env("DESA_MAX_WORKERS", "10")))
     # "auto": quorum queues when DESA_AMQP_URI names three or more broker nodes, else classic.
     queue_type: str = field(default_factory=lambda: _env("DESA_QUEUE_TYPE", "auto"))
+    # Port of a service process's /healthz and /readyz (services/common/probes.py); 0: none.
+    health_port: int = field(default_factory=lambda: int(_env("DESA_HEALTH_PORT", "0")))
 
     def database_url(self, service: str) -> str:
         return self.database_url_template.format(service=service)
