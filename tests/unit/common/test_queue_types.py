@@ -73,8 +73,9 @@ def test_every_service_uses_the_kernel_entrypoints():
 
 
 def test_the_definitions_file_in_the_repository_is_the_current_topology():
-    # Regenerate with: desa topology --definitions --queue-type quorum > deploy/rabbitmq/...
-    stored = json.loads((ROOT / "deploy/rabbitmq/definitions.json").read_text())
+    # Regenerate: desa topology --definitions --queue-type quorum \
+    #     > deploy/k8s/base/rabbitmq-definitions.json
+    stored = json.loads((ROOT / "deploy/k8s/base/rabbitmq-definitions.json").read_text())
     assert stored == definitions(QUORUM)
 
 
