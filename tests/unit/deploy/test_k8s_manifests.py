@@ -34,6 +34,11 @@ OVERLAYS = ["base", "overlays/production"]
 def kustomize(folder: str) -> list[dict]:
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl (kustomize) is not installed: cannot render the overlays")
+    return copy.deepcopy(_rendered(folder))
+
+
+@functools.cache
+def _rendered(folder: str) -> list[dict]:
     out = subprocess.run(["kubectl", "kustomize", str(K8S / folder)], check=True,
                          capture_output=True, text=True, timeout=120).stdout
     return [doc for doc in yaml.safe_load_all(out) if doc]
