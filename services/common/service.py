@@ -94,6 +94,9 @@ class ServiceBase:
     @rpc
     def ping(self) -> dict:
         self.db.execute(sa.text("SELECT 1"))
-        # `process`: which of the service's processes answered (they share its queue).
-        return {"service": self.name, "database": "ok",
-                "process": f"{socket.gethostname()}:{os.getpid()}"}
+        return {"service": self.name, "database": "ok"}
+
+    @rpc
+    def process(self) -> str:
+        """`host:pid` of the process that answered: processes of a service share its queue."""
+        return f"{socket.gethostname()}:{os.getpid()}"

@@ -39,7 +39,7 @@ def applied_by(platform, name: str) -> int:
 
 def answering_processes(platform, service: str, calls: int = 40) -> set[str]:
     with ClusterRpcProxy({"AMQP_URI": platform.env["DESA_AMQP_URI"]}, timeout=30) as proxy:
-        return {getattr(proxy, service).ping()["process"] for _ in range(calls)}
+        return {getattr(proxy, service).process() for _ in range(calls)}
 
 
 @pytest.fixture(scope="module")
