@@ -60,9 +60,8 @@ class Echo(Base):
 
 SERVICE = '''
 """A throwaway service: kernel imports only."""
-from nameko.rpc import rpc
-
 from services.common import rules
+from services.common.entrypoints import rpc
 from services.common.db import Database
 from services.common.inbox import consumes
 from services.common.service import OutboxProvider, ServiceBase, transaction
