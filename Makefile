@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: install browser run stop status test bench lint clean
+.PHONY: install browser run run-cluster stop stop-cluster status test test-faults bench lint clean
 
 install: $(STAMP) browser
 
@@ -28,6 +28,14 @@ $(STAMP): pyproject.toml
 run: install
 	$(PY) -m deploy.local.run up
 
+# The platform on a local three-node RabbitMQ cluster (quorum queues), beside the system broker.
+run-cluster: install
+	$(PY) -m deploy.local.rabbitcluster up
+	DESA_AMQP_URI="$$($(PY) -m deploy.local.rabbitcluster uri)" $(PY) -m deploy.local.run up
+
+stop-cluster:
+	@if test -x $(PY); then $(PY) -m deploy.local.rabbitcluster down; fi
+
 stop:
 	@if test -x $(PY); then $(PY) -m deploy.local.run down; else echo "nothing to stop"; fi
 
@@ -39,9 +47,14 @@ status: install
 # as the in-process service containers of the integration tests, so the two never share a run.
 # The browser tests are a third session, without eventlet (tests/browser/conftest.py says why).
 test: install
-	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e --ignore=tests/browser
+	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e --ignore=tests/browser --ignore=tests/faults
 	$(VENV)/bin/pytest -q tests/e2e
 	DESA_TESTS_WITHOUT_EVENTLET=1 $(VENV)/bin/pytest -q tests/browser
+
+# A three-node RabbitMQ cluster is started for them (a few minutes): nodes and service processes
+# are killed mid-flow. Not part of `make test`; .ci/run runs both.
+test-faults: install
+	$(VENV)/bin/pytest -q tests/faults
 
 bench: install
 	$(PY) -m tests.bench.run_all

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from services.common import migrations, roles
+from services.common import topology as topology_module
 from services.common.config import get_settings
 from services.common.db import make_engine, session_scope
 from services.common.errors import DesaError
@@ -88,8 +89,18 @@ def buckets() -> None:
 
 
 @cli.command()
-def topology() -> None:
+@click.option("--definitions", is_flag=True,
+              help="Print the topology as a RabbitMQ definitions file (JSON) instead.")
+@click.option("--queue-type", type=click.Choice(["auto", "quorum", "classic"]), default="auto",
+              show_default=True, help="With --definitions: queue type (auto: DESA_QUEUE_TYPE "
+                                      "and the number of brokers in DESA_AMQP_URI).")
+@click.option("--vhost", default="/", show_default=True, help="With --definitions: vhost.")
+def topology(definitions: bool, queue_type: str, vhost: str) -> None:
     """Show each service's event exchange and the queues that consume from it."""
+    if definitions:
+        kind = topology_module.queue_type(configured=queue_type)
+        click.echo(json.dumps(topology_module.definitions(kind, vhost), indent=2))
+        return
     for cls in service_classes():
         click.echo(f"{cls.name}.events")
         for sub in subscriptions_of(cls):

@@ -8,7 +8,7 @@ A call that was sent is never retried here (it may have changed state): it fails
 
 Every call has a deadline (ARCHITECTURE rule 11): the request expires in the broker after the
 caller's timeout, and carries the same moment as `deadline` in its context data, which the
-service's entrypoint checks (services/common/entrypoint.py). A call to a service nobody serves
+service's entrypoint checks (services/common/entrypoints.py). A call to a service nobody serves
 (no consumer on its queue) is not sent at all: it fails at once with 503 and Retry-After instead
 of waiting out the timeout and running later. Calls made by a state-changing HTTP request carry
 an idempotency key: the client's `Idempotency-Key` header, or one made here, plus the call's
@@ -48,7 +48,7 @@ from nameko.standalone.rpc import (
 
 from gateway.errors import ServiceUnavailable
 from services.common.config import Settings
-from services.common.entrypoint import DEADLINE_KEY, IDEMPOTENCY_KEY
+from services.common.entrypoints import DEADLINE_KEY, IDEMPOTENCY_KEY
 from services.common.errors import ValidationFailed
 from services.common.logs import REQUEST_ID_KEY
 

@@ -78,6 +78,10 @@ class Settings:
         "DESA_BACKUP_POLL_SECONDS", "0.5")))
     backup_snapshot_hours: float = field(default_factory=lambda: float(_env(
         "DESA_BACKUP_SNAPSHOT_HOURS", "24")))
+    # "auto": quorum queues when DESA_AMQP_URI names three or more broker nodes, else classic.
+    queue_type: str = field(default_factory=lambda: _env("DESA_QUEUE_TYPE", "auto"))
+    # Port of a service process's /healthz and /readyz (services/common/probes.py); 0: none.
+    health_port: int = field(default_factory=lambda: int(_env("DESA_HEALTH_PORT", "0")))
 
     def database_url(self, service: str) -> str:
         return self.database_url_template.format(service=service)
@@ -88,6 +92,7 @@ class Settings:
             "max_workers": self.max_workers,
             "serializer": "json",
             "DESA_SERVICE_SETTINGS": True,
+            "DESA_QUEUE_TYPE": self.queue_type,
         }
 
 

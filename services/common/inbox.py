@@ -14,10 +14,10 @@ import logging
 import time
 
 import kombu
-from nameko.events import event_handler
 from sqlalchemy.dialects.postgresql import insert
 
 from services.common.config import get_settings
+from services.common.entrypoints import event_handler
 from services.common.tables import dead_letters, inbox
 from services.common.topology import Subscription
 
@@ -78,6 +78,10 @@ def consumes(source: str, event_type: str, retry_delays: tuple[float, ...] | Non
                     if fresh:
                         fn(self, envelope)
                     session.commit()
+                    # One line per event taken off a queue: which process of a scaled-out
+                    # service applied it, or that it was a redelivery and changed nothing.
+                    log.info("event applied" if fresh else "event already applied", extra={
+                        "handler": handler, "event_id": envelope.get("event_id")})
                     return
                 except Exception as exc:  # noqa: BLE001 - every failure is retried, then parked
                     session.rollback()

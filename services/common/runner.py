@@ -13,6 +13,7 @@ import sys  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
 
+from services.common import probes  # noqa: E402
 from services.common.config import get_settings  # noqa: E402
 from services.common.logs import configure_logging  # noqa: E402
 from services.common.topology import declare_topology  # noqa: E402
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     runner.start()
+    if settings.health_port:
+        probes.serve(runner, name, settings, settings.health_port)
     runner.wait()
 
 

@@ -5,12 +5,14 @@ the application code it runs never commits; this commits when it returns and rol
 raises, so a state change and the outbox rows describing it land together or not at all. Domain
 refusals (services/common/rules.py) become wire errors here, in one table. Called over RPC with
 an idempotency key, a unit of work runs once per key (services/common/idempotency.py); past the
-caller's deadline it rolls back instead of committing (services/common/entrypoint.py).
+caller's deadline it rolls back instead of committing (services/common/entrypoints.py).
 """
 from __future__ import annotations
 
 import functools
 import inspect
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -21,7 +23,7 @@ from nameko.timer import timer
 from sqlalchemy.orm import Session
 
 from services.common import errors, idempotency, rules
-from services.common.entrypoint import CallContext, RpcCall, rpc
+from services.common.entrypoints import CallContext, RpcCall, rpc
 from services.common.outbox import Outbox
 
 # How often each service drops idempotency keys older than idempotency.RETENTION.
@@ -116,6 +118,11 @@ class ServiceBase:
     def ping(self) -> dict:
         self.db.execute(sa.text("SELECT 1"))
         return {"service": self.name, "database": "ok"}
+
+    @rpc
+    def process(self) -> str:
+        """`host:pid` of the process that answered: processes of a service share its queue."""
+        return f"{socket.gethostname()}:{os.getpid()}"
 
     @timer(interval=FORGET_KEYS_EVERY_SECONDS)
     def forget_idempotency_keys(self) -> None:

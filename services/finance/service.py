@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 
 from services.common.db import Database
-from services.common.entrypoint import rpc
+from services.common.entrypoints import rpc
 from services.common.inbox import consumes
 from services.common.logs import RequestContext
 from services.common.objectstore import ObjectStore

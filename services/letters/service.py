@@ -9,7 +9,7 @@ from nameko.timer import timer
 
 from services.common.config import get_settings
 from services.common.db import Database
-from services.common.entrypoint import rpc
+from services.common.entrypoints import rpc
 from services.common.inbox import consumes
 from services.common.logs import RequestContext
 from services.common.objectstore import ObjectStore

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.common.db import Database
-from services.common.entrypoint import rpc
+from services.common.entrypoints import rpc
 from services.common.idempotency import runs_every_time
 from services.common.logs import RequestContext
 from services.common.service import OutboxProvider, ServiceBase, transaction

@@ -61,8 +61,9 @@ class Echo(Base):
 SERVICE = '''
 """A throwaway service: kernel imports only."""
 from services.common import rules
+from services.common.entrypoints import rpc
 from services.common.db import Database
-from services.common.entrypoint import rpc
+from services.common.entrypoints import rpc
 from services.common.inbox import consumes
 from services.common.service import OutboxProvider, ServiceBase, transaction
 from {name}.models import Echo, Note

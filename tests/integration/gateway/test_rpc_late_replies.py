@@ -16,7 +16,7 @@ from amqp.exceptions import ChannelError
 from gateway.errors import ServiceUnavailable
 from gateway.rpc import RpcPool
 from services.common.config import get_settings
-from services.common.entrypoint import rpc
+from services.common.entrypoints import rpc
 from tests.support.broker import PrivateBroker
 
 CONSUMER_TIMEOUT_MS = 2000

@@ -8,7 +8,7 @@ import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.rpc import Rpc as NamekoRpc
 
-from services.common.entrypoint import Rpc
+from services.common.entrypoints import Rpc
 from services.common.topology import service_classes
 
 

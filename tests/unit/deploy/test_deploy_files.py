@@ -35,14 +35,14 @@ def test_readme_documents_every_variable():
 
 def test_compose_and_kubernetes_set_every_variable_and_no_unknown_one():
     compose = (ROOT / "deploy/compose/docker-compose.yml").read_text()
-    k8s = "".join((ROOT / "deploy/k8s" / name).read_text()
-                  for name in ("config.yaml", "secret.yaml"))
+    k8s = "".join((ROOT / "deploy/k8s/base" / name).read_text()
+                  for name in ("config.yaml", "secret.env.example"))
     for text in (compose, k8s):
         assert variables_in(text) == config_variables()
 
 
 def test_every_manifest_parses_and_kustomization_lists_them_all():
-    folder = ROOT / "deploy/k8s"
+    folder = ROOT / "deploy/k8s/base"
     for path in [*folder.glob("*.yaml"), ROOT / "deploy/compose/docker-compose.yml"]:
         assert all(doc is not None for doc in yaml.safe_load_all(path.read_text())), path
     listed = set(yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"])
@@ -52,13 +52,14 @@ def test_every_manifest_parses_and_kustomization_lists_them_all():
 def test_kubernetes_runs_every_existing_service():
     from services.common.topology import service_classes
 
-    docs = list(yaml.safe_load_all((ROOT / "deploy/k8s/services.yaml").read_text()))
+    docs = list(yaml.safe_load_all((ROOT / "deploy/k8s/base/services.yaml").read_text()))
     for cls in service_classes():
         mine = [doc for doc in docs if doc["metadata"]["name"] == cls.name]
-        assert [doc["kind"] for doc in mine] == ["Deployment", "HorizontalPodAutoscaler"]
+        assert [doc["kind"] for doc in mine] == ["Deployment", "PodDisruptionBudget",
+                                                 "ScaledObject"]
         container = mine[0]["spec"]["template"]["spec"]["containers"][0]
         assert container["command"] == ["python", "-m", "services.common.runner", cls.name]
-        assert mine[1]["spec"]["scaleTargetRef"]["name"] == cls.name
+        assert mine[2]["spec"]["scaleTargetRef"]["name"] == cls.name
 
 
 def test_kubernetes_services_are_rendered_from_the_template():
@@ -78,7 +79,7 @@ def test_compose_runs_every_existing_service():
 
 def _deployments() -> list[dict]:
     docs = []
-    for path in (ROOT / "deploy/k8s").glob("*.yaml"):
+    for path in (ROOT / "deploy/k8s/base").glob("*.yaml"):
         docs += [doc for doc in yaml.safe_load_all(path.read_text())
                  if doc and doc.get("kind") == "Deployment"]
     return docs
@@ -106,7 +107,7 @@ def test_compose_starts_every_platform_process_after_the_setup_completed():
 def test_the_gateway_readiness_probe_is_readyz_not_the_status_page():
     """/readyz is the gateway and the broker; /statusz (every service) is for operators: a probe
     on it would take every gateway pod out of service when one service stops."""
-    docs = yaml.safe_load_all((ROOT / "deploy/k8s/gateway.yaml").read_text())
+    docs = yaml.safe_load_all((ROOT / "deploy/k8s/base/gateway.yaml").read_text())
     (deployment,) = [doc for doc in docs if doc and doc["kind"] == "Deployment"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"

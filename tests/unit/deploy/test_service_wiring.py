@@ -42,7 +42,7 @@ def test_compose_runs_the_service(name):
 
 @pytest.mark.parametrize("name", service_packages())
 def test_kubernetes_base_runs_the_service(name):
-    folder = ROOT / "deploy/k8s"
+    folder = ROOT / "deploy/k8s/base"
     resources = yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"]
     commands = [doc["spec"]["template"]["spec"]["containers"][0]["command"]
                 for resource in resources

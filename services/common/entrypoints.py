@@ -1,0 +1,116 @@
+"""The kernel's entrypoints: every service uses `rpc` and `event_handler` from here, never nameko's.
+
+Two things nameko's own entrypoints do not do:
+
+- **Queues as the topology declares them.** nameko declares the queue of each entrypoint when it
+  starts consuming, without arguments; on a cluster the topology step has made those queues
+  quorum queues, and RabbitMQ refuses a declare whose arguments differ (PRECONDITION_FAILED).
+  These subclasses take the queue from services.common.topology instead, with the queue type of
+  the broker they connect to (decision 0070).
+- **Deadlines.** The gateway sends each request with a message expiry equal to its timeout and
+  the same moment as an absolute `deadline` (seconds since the epoch) in the nameko context
+  data, next to an `idempotency_key` for calls made by state-changing HTTP requests. A request
+  that waited in the queue past its deadline (the broker expires it too, but only once it
+  reaches the head of the queue) is answered with `DeadlineExceeded` and never reaches a
+  worker; `@transaction` refuses to commit once the deadline has passed and remembers
+  idempotency keys (services/common/idempotency.py; decision 0028).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+
+from nameko import events
+from nameko import rpc as nameko_rpc
+from nameko.extensions import DependencyProvider
+
+from services.common.errors import DeadlineExceeded
+from services.common.topology import Subscription, queue_type, rpc_queue
+
+log = logging.getLogger(__name__)
+
+DEADLINE_KEY = "deadline"
+IDEMPOTENCY_KEY = "idempotency_key"
+
+
+def _kind(config: dict) -> str:
+    return queue_type(config.get("AMQP_URI"), config.get("DESA_QUEUE_TYPE"))
+
+
+@dataclass(frozen=True)
+class RpcCall:
+    """What the caller sent along with one request: its deadline and idempotency key."""
+
+    deadline: float | None = None
+    idempotency_key: str | None = None
+
+    @classmethod
+    def from_context(cls, data: dict) -> RpcCall:
+        return cls(deadline=parse_deadline(data.get(DEADLINE_KEY)),
+                   idempotency_key=data.get(IDEMPOTENCY_KEY) or None)
+
+    def expired(self, now: float | None = None) -> bool:
+        return self.deadline is not None and (now or time.time()) > self.deadline
+
+    def check_deadline(self) -> None:
+        if self.expired():
+            raise DeadlineExceeded("The caller stopped waiting before the work was done; "
+                                   "nothing was changed.")
+
+
+def parse_deadline(value) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+class RpcConsumer(nameko_rpc.RpcConsumer):
+    def setup(self):
+        # nameko's setup, with the topology's queue instead of one built without arguments.
+        if self.queue is None:
+            self.queue = rpc_queue(self.container.service_name, _kind(self.container.config))
+            self.queue_consumer.register_provider(self)
+
+
+class Rpc(nameko_rpc.Rpc):
+    """nameko's RPC entrypoint on the topology's queue, refusing a request whose deadline has
+    already passed."""
+
+    rpc_consumer = RpcConsumer()
+
+    def handle_message(self, body, message):
+        call = RpcCall.from_context(self.unpack_message_headers(message))
+        if call.expired():
+            late = time.time() - call.deadline
+            log.warning("rpc request refused: past its deadline", extra={
+                "method": self.method_name, "late_seconds": round(late, 3)})
+            try:
+                call.check_deadline()
+            except DeadlineExceeded:
+                # Answered (the caller may still listen) and acknowledged, never run.
+                self.rpc_consumer.handle_result(message, None, sys.exc_info())
+            return
+        super().handle_message(body, message)
+
+
+class EventHandler(events.EventHandler):
+    def setup(self):
+        super().setup()
+        # Read when the consumer starts, after setup: replace nameko's queue by the topology's.
+        subscription = Subscription(self.source_service, self.event_type,
+                                    self.container.service_name, self.method_name)
+        self.queue = subscription.queue(_kind(self.container.config))
+
+
+rpc = Rpc.decorator
+event_handler = EventHandler.decorator
+
+
+class CallContext(DependencyProvider):
+    """`self.rpc_call`: the RpcCall of the request a worker serves (empty for timers, events)."""
+
+    def get_dependency(self, worker_ctx) -> RpcCall:
+        return RpcCall.from_context(worker_ctx.data)
