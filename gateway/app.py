@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import security
 from gateway.errors import error_body, handle_http_exception, register_error_handlers
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         },
     )
+    if settings.trusted_proxies:  # the client's address from X-Forwarded-For (login limits)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     app.extensions["desa"] = {"settings": settings, "rpc": RpcPool(settings)}
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -21,10 +21,10 @@ import nameko.standalone.rpc  # noqa: E402, F401
 import pytest  # noqa: E402
 
 from services.common import migrations  # noqa: E402
-from services.common.config import get_settings  # noqa: E402
+from services.common.config import get_settings, reset_settings  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.topology import declare_topology, service_classes  # noqa: E402
-from tests.support.infrastructure import Infrastructure  # noqa: E402
+from tests.support.infrastructure import RAISED_LOGIN_LIMITS, Infrastructure  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +76,28 @@ def letters_engine(migrated):
 def nameko_config(migrated) -> dict:
     """nameko config pointing at this run's vhost (use with nameko's `container_factory`)."""
     return get_settings().nameko_config()
+
+
+@pytest.fixture
+def production_lockout(registry_engine):
+    """The login lock-out with its production limits (the suite runs with raised ones).
+
+    Counters are cleared before and after, so no lock outlives the test that caused it.
+    """
+    import os
+
+    import sqlalchemy as sa
+
+    def clear() -> None:
+        with registry_engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM login_failures"))
+
+    saved = {name: os.environ.pop(name, None) for name in RAISED_LOGIN_LIMITS}
+    reset_settings()
+    clear()
+    try:
+        yield get_settings()
+    finally:
+        clear()
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+        reset_settings()

@@ -55,6 +55,16 @@ class Settings:
         "DESA_RELAY_POLL_SECONDS", "0.2")))
     log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))
     max_workers: int = field(default_factory=lambda: int(_env("DESA_MAX_WORKERS", "10")))
+    # Login lock-out (services/registry/lockout.py): failures per login name and per address
+    # before a lock of login_lock_seconds, doubling with each further lock (at most a day).
+    login_failures_per_key: int = field(default_factory=lambda: int(_env(
+        "DESA_LOGIN_FAILURES_PER_KEY", "5")))
+    login_failures_per_address: int = field(default_factory=lambda: int(_env(
+        "DESA_LOGIN_FAILURES_PER_ADDRESS", "100")))
+    login_lock_seconds: int = field(default_factory=lambda: int(_env(
+        "DESA_LOGIN_LOCK_SECONDS", "900")))
+    # Proxies in front of the gateway whose X-Forwarded-For it trusts (0: use the peer address).
+    trusted_proxies: int = field(default_factory=lambda: int(_env("DESA_TRUSTED_PROXIES", "0")))
 
     def database_url(self, service: str) -> str:
         return self.database_url_template.format(service=service)

@@ -216,16 +216,31 @@ class Account(Base):
 
 
 class ResidentCredential(Base):
-    """A resident's PIN (hash only) and the server-side lock after repeated failures."""
+    """A resident's PIN (hash only); failures are counted in `login_failures`."""
 
     __tablename__ = "resident_credentials"
 
     resident_id: Mapped[int] = mapped_column(sa.ForeignKey("residents.id"), primary_key=True)
     pin_hash: Mapped[str] = mapped_column(sa.String(200))
-    failed_attempts: Mapped[int] = mapped_column(server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     issued_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
     issued_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class LoginFailure(Base):
+    """Failed logins of one key: a login name as typed (username or NIK) or a source address.
+
+    `key` is a SHA-256 (services/registry/lockout.py), so typed names are not kept in clear.
+    """
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    failures: Mapped[int] = mapped_column(server_default="0")
+    lockouts: Mapped[int] = mapped_column(server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True),
+                                                              index=True)
 
 
 class TemporaryNumberSequence(Base):

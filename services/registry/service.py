@@ -1,11 +1,15 @@
 """The registry nameko service: entrypoints only, each one call into app/ inside a transaction."""
 from __future__ import annotations
 
+from nameko.timer import timer
+
+from services.common.config import get_settings
 from services.common.db import Database
 from services.common.entrypoint import rpc
 from services.common.idempotency import runs_every_time
 from services.common.logs import RequestContext
 from services.common.service import OutboxProvider, ServiceBase, transaction
+from services.registry import lockout
 from services.registry.app import (
     accounts,
     families,
@@ -122,14 +126,22 @@ class RegistryService(ServiceBase):
     @rpc
     @transaction
     @runs_every_time
-    def authenticate_password(self, username: str, password: str) -> dict:
-        return accounts.authenticate_password(self.db, username, password)
+    def authenticate_password(self, username: str, password: str,
+                              source: str | None = None) -> dict:
+        return accounts.authenticate_password(self.db, username, password, source,
+                                              lockout.Policy.from_settings(get_settings()))
 
     @rpc
     @transaction
     @runs_every_time
-    def authenticate_pin(self, nik: str, pin: str) -> dict:
-        return accounts.authenticate_pin(self.db, nik, pin)
+    def authenticate_pin(self, nik: str, pin: str, source: str | None = None) -> dict:
+        return accounts.authenticate_pin(self.db, nik, pin, source,
+                                         lockout.Policy.from_settings(get_settings()))
+
+    @timer(interval=3600)
+    @transaction
+    def forget_old_login_failures(self) -> None:
+        accounts.forget_old_failures(self.db)
 
     @rpc
     @transaction

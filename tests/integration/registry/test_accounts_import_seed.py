@@ -55,7 +55,7 @@ def test_staff_accounts(registry, rows):
     assert admin["village_code"] is None
 
 
-def test_pin_login_and_lock(registry, db):
+def test_pin_login_and_lock(registry, db, production_lockout):
     nik = registry.register_resident(VILLAGE, person(name="Pin Contoh"), OFFICER)["nik"]
     with pytest.raises(Unauthenticated):  # no PIN issued yet
         registry.authenticate_pin(nik, "000000")
@@ -84,9 +84,8 @@ def test_pin_login_and_lock(registry, db):
         registry.authenticate_pin(nik, pin)
 
     # The lock is server-side state: once it has passed, the right PIN works again.
-    db.execute(sa.text("UPDATE resident_credentials SET locked_until = now() - interval '1 s' "
-                       "WHERE resident_id = (SELECT id FROM residents WHERE nik = :n)"),
-               {"n": nik})
+    db.execute(sa.text("UPDATE login_failures SET locked_until = now() - interval '1 s' "
+                       "WHERE kind = 'nik'"))
     db.commit()
     assert registry.authenticate_pin(nik, pin)["nik"] == nik
 
