@@ -7,8 +7,9 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import security
@@ -16,6 +17,7 @@ from gateway.errors import error_body, handle_http_exception, register_error_han
 from gateway.rpc import RpcPool
 from gateway.schemas import ErrorSchema
 from services.common.config import Settings, get_settings
+from services.common.errors import ValidationFailed
 from services.common.logs import configure_logging, request_id_var
 
 log = logging.getLogger("gateway.access")
@@ -41,6 +43,46 @@ def _start_request() -> None:
     g.request_id = supplied if _REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
     g.request_started = time.perf_counter()
     g.request_id_token = request_id_var.set(g.request_id)
+
+
+def _check_body() -> None:
+    """Hostile bodies get a clear 4xx before any view reads them (413, 400).
+
+    JSON bodies may be at most DESA_MAX_JSON_BYTES; uploads (CSV, PDF, scans, multipart) up to
+    DESA_MAX_REQUEST_BYTES. An oversized body is read and discarded first (up to
+    DRAIN_LIMIT_BYTES) so the client, still sending, reads the 413 instead of a reset
+    connection. A JSON body nested deeper than Python's parser can follow is a 400, not a 500.
+    """
+    settings = current_app.extensions["desa"]["settings"]
+    if request.is_json:
+        request.max_content_length = min(settings.max_json_bytes, settings.max_request_bytes)
+    length = request.content_length
+    if length is not None and length > request.max_content_length:
+        _drain(length)
+        raise RequestEntityTooLarge()
+    if request.is_json and length:
+        try:
+            json.loads(request.get_data(cache=True))
+        except RecursionError:
+            raise ValidationFailed("The request body is nested too deeply.",
+                                   fields={"body": ["Nested too deeply."]}) from None
+        except ValueError:
+            pass  # not JSON at all: the view's schema answers that, as before
+
+
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+def _drain(length: int) -> None:
+    """Read and drop an oversized body, so the answer reaches a client that is still sending."""
+    if length > DRAIN_LIMIT_BYTES:
+        return  # not worth the bandwidth: the server closes, the client may see a reset
+    stream, left = request.environ["wsgi.input"], length
+    while left > 0:
+        chunk = stream.read(min(left, 64 * 1024))
+        if not chunk:
+            break
+        left -= len(chunk)
 
 
 def _finish_request(response: Response) -> Response:
@@ -92,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     app.extensions["desa"] = {"settings": settings, "rpc": RpcPool(settings)}
     app.before_request(_start_request)
+    app.before_request(_check_body)
     app.after_request(_finish_request)
     app.teardown_request(_end_request)
 

@@ -44,6 +44,8 @@ class Settings:
     public_url: str = field(default_factory=lambda: _env("DESA_PUBLIC_URL", "http://127.0.0.1:8000"))
     max_request_bytes: int = field(default_factory=lambda: int(_env(
         "DESA_MAX_REQUEST_BYTES", str(10 * 1024 * 1024))))
+    max_json_bytes: int = field(default_factory=lambda: int(_env(
+        "DESA_MAX_JSON_BYTES", str(1024 * 1024))))
     letter_signing_key: str = field(default_factory=lambda: _env("DESA_LETTER_SIGNING_KEY", ""))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         origin.strip() for origin in _env("DESA_CORS_ORIGINS", "").split(",") if origin.strip()))
