@@ -53,6 +53,8 @@ class Settings:
         "DESA_PUBLIC_RATE_LIMIT", "120/minute"))
     rate_limit_storage: str = field(default_factory=lambda: _env(
         "DESA_RATE_LIMIT_STORAGE", "memory://"))
+    # Public keys of earlier signing keys, comma-separated: their QR codes stay valid.
+    letter_verify_keys: str = field(default_factory=lambda: _env("DESA_LETTER_VERIFY_KEYS", ""))
     relay_poll_seconds: float = field(default_factory=lambda: float(_env(
         "DESA_RELAY_POLL_SECONDS", "0.2")))
     log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))
