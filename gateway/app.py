@@ -13,6 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import security
+from gateway.auth import check_secrets
 from gateway.errors import error_body, handle_http_exception, register_error_handlers
 from gateway.rpc import RpcPool
 from gateway.schemas import ErrorSchema
@@ -108,6 +109,7 @@ def _end_request(exc: BaseException | None) -> None:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     configure_logging(settings.log_level, service="gateway")
+    check_secrets(settings)  # outside a local run, no public or placeholder JWT secret
     app = Flask("gateway")
     app.json.sort_keys = False  # keep the services' field order (nik, name, ...) in responses
     app.config.update(

@@ -3,7 +3,12 @@
 Services run under eventlet, so the test process is monkey patched too (before anything imports
 socket, threading or psycopg2): nameko containers started by tests behave as in production.
 """
+import os
 import warnings
+
+# The suite is a developer's machine: the gateway's refusal of the public development JWT
+# secret (gateway/auth.py check_secrets) is tested on its own, with DESA_ENVIRONMENT=production.
+os.environ.setdefault("DESA_ENVIRONMENT", "local")
 
 # eventlet warns on import that it is in maintenance mode: known, recorded in docs/decisions.
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -84,8 +89,6 @@ def production_lockout(registry_engine):
 
     Counters are cleared before and after, so no lock outlives the test that caused it.
     """
-    import os
-
     import sqlalchemy as sa
 
     def clear() -> None:

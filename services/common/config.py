@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 SERVICES = ("registry", "letters", "finance", "potential")
+# Public, in this repository: accepted only where DESA_ENVIRONMENT is "local".
+DEVELOPMENT_JWT_SECRET = "local-development-only-jwt-secret-change-me"
 
 
 def _env(name: str, default: str) -> str:
@@ -35,8 +37,13 @@ class Settings:
     s3_region: str = field(default_factory=lambda: _env("DESA_S3_REGION", "us-east-1"))
     documents_bucket: str = field(default_factory=lambda: _env(
         "DESA_DOCUMENTS_BUCKET", "desa-documents"))
-    jwt_secret: str = field(default_factory=lambda: _env(
-        "DESA_JWT_SECRET", "local-development-only-jwt-secret-change-me"))
+    # "local" (a developer's machine) or anything else (a deployment: "production").
+    environment: str = field(default_factory=lambda: _env("DESA_ENVIRONMENT", "production"))
+    jwt_secret: str = field(default_factory=lambda: _env("DESA_JWT_SECRET",
+                                                         DEVELOPMENT_JWT_SECRET))
+    # Earlier JWT secrets, comma-separated, still accepted for tokens they signed (rotation).
+    jwt_previous_secrets: str = field(default_factory=lambda: _env(
+        "DESA_JWT_PREVIOUS_SECRETS", ""))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env(
         "DESA_TOKEN_TTL_SECONDS", "900")))
     rpc_timeout_seconds: float = field(default_factory=lambda: float(_env(

@@ -20,7 +20,8 @@ def test_staff_login_answers_a_bearer_token(gw, accounts):
     assert body["role"] == "officer"
     assert body["village_code"] == VILLAGE_A
     assert body["expires_in"] == get_settings().token_ttl_seconds
-    claims = jwt.decode(body["access_token"], get_settings().jwt_secret, algorithms=["HS256"])
+    claims = jwt.decode(body["access_token"], get_settings().jwt_secret, algorithms=["HS256"],
+                        audience="desa-digital-api", issuer="desa-digital")
     assert claims["role"] == "officer" and claims["village_code"] == VILLAGE_A
 
 
