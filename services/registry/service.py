@@ -149,13 +149,23 @@ class RegistryService(ServiceBase):
     def issue_pin(self, nik: str, scope: str | None, actor: dict | None) -> dict:
         return accounts.issue_pin(self.db, nik, scope, actor)
 
-    # -- bulk import ------------------------------------------------------------------------
+    # -- bulk import (a background job) ------------------------------------------------------
     @rpc
     @transaction
-    def import_residents(self, village_code: str, csv_text: str, dry_run: bool,
-                         actor: dict | None) -> dict:
-        return imports.import_residents(self.db, self.outbox, village_code, csv_text, dry_run,
-                                        actor)
+    def start_import(self, village_code: str, csv_text: str, dry_run: bool,
+                     actor: dict | None) -> dict:
+        return imports.start_import(self.db, village_code, csv_text, dry_run, actor)
+
+    @rpc
+    @transaction
+    def get_import(self, job_id: str, scope: str | None) -> dict:
+        return imports.get_import(self.db, job_id, scope)
+
+    @timer(interval=1)
+    def run_import_jobs(self) -> None:
+        """Run waiting import jobs one after another (commits on its own: see imports.py)."""
+        while imports.run_next_job(self.db, self.outbox):
+            pass
 
 
 SERVICE = RegistryService
