@@ -13,7 +13,6 @@ from services.common.errors import (
     NotFound,
     TooManyAttempts,
     Unauthenticated,
-    Unprocessable,
     ValidationFailed,
 )
 from services.registry import seed

@@ -44,7 +44,8 @@ def test_token_round_trip_carries_identity(settings):
                           subject="acc:7")
     assert actor.as_dict() == {"role": "head", "village_code": VILLAGE_A, "username": "budi",
                                "nik": None}
-    claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], audience="desa-digital-api")
+    claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"],
+                        audience="desa-digital-api")
     assert {"sub", "role", "village_code", "nik", "exp", "iat", "jti"} <= set(claims)
     assert claims["exp"] - claims["iat"] == 600
 
@@ -53,7 +54,8 @@ def test_each_token_has_its_own_id(settings):
     identity = {"subject": "acc:7", "role": "officer", "village_code": VILLAGE_A}
     first, _ = issue_token(identity, settings)
     second, _ = issue_token(identity, settings)
-    decode = lambda t: jwt.decode(t, settings.jwt_secret, algorithms=["HS256"], audience="desa-digital-api")  # noqa: E731
+    decode = lambda t: jwt.decode(t, settings.jwt_secret, algorithms=["HS256"],  # noqa: E731
+                                  audience="desa-digital-api")
     assert decode(first)["jti"] != decode(second)["jti"]
 
 
