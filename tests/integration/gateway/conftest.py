@@ -197,3 +197,17 @@ def served_gateway(migrated, tmp_path_factory) -> str:
         yield url
     finally:
         group.stop_all()
+
+
+def follow_import(gw, url: str, timeout: float = 120.0) -> dict:
+    """Poll an import job's URL until it has succeeded or failed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = gw.request("GET", url, "officer_a")
+        assert response.status_code == 200, response.get_json()
+        job = response.get_json()
+        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)

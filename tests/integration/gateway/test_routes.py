@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 from tests.integration.gateway.conftest import (
     VILLAGE_A,
@@ -11,6 +10,7 @@ from tests.integration.gateway.conftest import (
     count_rows,
     fake_family_number,
     fake_nik,
+    follow_import,
     resident_data,
 )
 
@@ -153,18 +153,6 @@ def test_regency_admin_reads_any_village_operator_none(gw):
                          ("GET", f"/api/v1/villages/{VILLAGE_B}/residents"),
                          ("POST", f"/api/v1/residents/{resident['nik']}/pin")):
         assert gw.request(method, path, "operator").status_code == 403
-
-
-def follow_import(gw, url: str, timeout: float = 120.0) -> dict:
-    """Poll an import job's URL until it has succeeded or failed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = gw.request("GET", url, "officer_a")
-        assert response.status_code == 200, response.get_json()
-        job = response.get_json()
-        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return job
-        time.sleep(0.2)
 
 
 def _csv(rows: list[dict]) -> str:
