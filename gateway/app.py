@@ -7,14 +7,18 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import security
+from gateway.auth import check_secrets
 from gateway.errors import error_body, handle_http_exception, register_error_handlers
 from gateway.rpc import RpcPool
 from gateway.schemas import ErrorSchema
 from services.common.config import Settings, get_settings
+from services.common.errors import ValidationFailed
 from services.common.logs import configure_logging, request_id_var
 
 log = logging.getLogger("gateway.access")
@@ -42,6 +46,46 @@ def _start_request() -> None:
     g.request_id_token = request_id_var.set(g.request_id)
 
 
+def _check_body() -> None:
+    """Hostile bodies get a clear 4xx before any view reads them (413, 400).
+
+    JSON bodies may be at most DESA_MAX_JSON_BYTES; uploads (CSV, PDF, scans, multipart) up to
+    DESA_MAX_REQUEST_BYTES. An oversized body is read and discarded first (up to
+    DRAIN_LIMIT_BYTES) so the client, still sending, reads the 413 instead of a reset
+    connection. A JSON body nested deeper than Python's parser can follow is a 400, not a 500.
+    """
+    settings = current_app.extensions["desa"]["settings"]
+    if request.is_json:
+        request.max_content_length = min(settings.max_json_bytes, settings.max_request_bytes)
+    length = request.content_length
+    if length is not None and length > request.max_content_length:
+        _drain(length)
+        raise RequestEntityTooLarge()
+    if request.is_json and length:
+        try:
+            json.loads(request.get_data(cache=True))
+        except RecursionError:
+            raise ValidationFailed("The request body is nested too deeply.",
+                                   fields={"body": ["Nested too deeply."]}) from None
+        except ValueError:
+            pass  # not JSON at all: the view's schema answers that, as before
+
+
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+def _drain(length: int) -> None:
+    """Read and drop an oversized body, so the answer reaches a client that is still sending."""
+    if length > DRAIN_LIMIT_BYTES:
+        return  # not worth the bandwidth: the server closes, the client may see a reset
+    stream, left = request.environ["wsgi.input"], length
+    while left > 0:
+        chunk = stream.read(min(left, 64 * 1024))
+        if not chunk:
+            break
+        left -= len(chunk)
+
+
 def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     started = g.get("request_started")
@@ -65,6 +109,7 @@ def _end_request(exc: BaseException | None) -> None:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     configure_logging(settings.log_level, service="gateway")
+    check_secrets(settings)  # outside a local run, no public or placeholder JWT secret
     app = Flask("gateway")
     app.json.sort_keys = False  # keep the services' field order (nik, name, ...) in responses
     app.config.update(
@@ -87,8 +132,11 @@ def create_app(settings: Settings | None = None) -> Flask:
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
         },
     )
+    if settings.trusted_proxies:  # the client's address from X-Forwarded-For (login limits)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
     app.extensions["desa"] = {"settings": settings, "rpc": RpcPool(settings)}
     app.before_request(_start_request)
+    app.before_request(_check_body)
     app.after_request(_finish_request)
     app.teardown_request(_end_request)
 

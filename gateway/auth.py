@@ -1,12 +1,16 @@
 """Who is calling and what they may reach: JWT tokens, the Actor, `@requires` and `scope_for`.
 
-Tokens are short-lived HS256 JWTs (DESA_JWT_SECRET, DESA_TOKEN_TTL_SECONDS). Village scoping
+Tokens are short-lived HS256 JWTs (DESA_JWT_SECRET, DESA_TOKEN_TTL_SECONDS) with `iss`, `aud`
+and a `kid` header naming the secret that signed them; earlier secrets in
+DESA_JWT_PREVIOUS_SECRETS still verify the tokens they signed, so the secret rotates without
+logging everyone out (decision 0024). Village scoping
 follows ARCHITECTURE.md's roles: officers and heads act in their own village, a resident only
 on their own record, regency admins everywhere, operators never on resident data.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import uuid
 from collections.abc import Callable
 from copy import deepcopy
@@ -18,10 +22,14 @@ from flask import g, request
 
 from gateway.http import app_settings
 from services.common import roles
-from services.common.config import Settings, get_settings
+from services.common.config import DEVELOPMENT_JWT_SECRET, Settings, get_settings
 from services.common.errors import Forbidden, Unauthenticated
 
 ALGORITHM = "HS256"
+ISSUER = "desa-digital"
+AUDIENCE = "desa-digital-api"
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER = "REPLACE_ME"  # deploy/k8s/secret.yaml
 ROLES = roles.LOGINS
 VILLAGE_ROLES = roles.VILLAGE_BOUND
 SECURITY = [{"bearerAuth": []}]
@@ -61,6 +69,37 @@ class Actor:
                 "username": self.username, "nik": self.nik}
 
 
+class InsecureSecret(RuntimeError):
+    """The gateway refuses to start outside a local run with a public or placeholder secret."""
+
+
+def key_id(secret: str) -> str:
+    """The `kid` of a secret: a short hash, which tells nothing about the secret."""
+    return hashlib.sha256(f"desa-jwt-kid|{secret}".encode()).hexdigest()[:16]
+
+
+def keyring(settings: Settings) -> dict[str, str]:
+    """{kid: secret}: the current secret and every earlier one still accepted."""
+    earlier = [s.strip() for s in settings.jwt_previous_secrets.split(",") if s.strip()]
+    return {key_id(secret): secret for secret in (*earlier, settings.jwt_secret)}
+
+
+def check_secrets(settings: Settings) -> None:
+    """Refuse the repository's development secret, the manifest's placeholder and short secrets,
+    except in a local run (DESA_ENVIRONMENT=local)."""
+    if settings.environment == "local":
+        return
+    for secret in keyring(settings).values():
+        if (secret == DEVELOPMENT_JWT_SECRET or PLACEHOLDER in secret
+                or len(secret) < MIN_SECRET_LENGTH):
+            raise InsecureSecret(
+                "DESA_JWT_SECRET (or one of DESA_JWT_PREVIOUS_SECRETS) is the public development "
+                f"value, the placeholder {PLACEHOLDER} or shorter than {MIN_SECRET_LENGTH} "
+                "characters: set a random secret (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'), or DESA_ENVIRONMENT=local on a developer's "
+                "machine")
+
+
 def issue_token(identity: dict, settings: Settings | None = None,
                 now: datetime | None = None) -> tuple[str, int]:
     """A signed token for an authenticated identity (from registry's authenticate_*).
@@ -82,16 +121,24 @@ def issue_token(identity: dict, settings: Settings | None = None,
         "iat": issued,
         "exp": issued + timedelta(seconds=ttl),
         "jti": uuid.uuid4().hex,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
     }
-    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM), ttl
+    return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM,
+                      headers={"kid": key_id(settings.jwt_secret)}), ttl
 
 
 def verify_token(token: str, settings: Settings | None = None) -> Actor:
     """The Actor a token speaks for; Unauthenticated if it is forged, malformed or expired."""
     settings = settings or get_settings()
     try:
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=[ALGORITHM],
-                            options={"require": ["sub", "role", "exp", "iat", "jti"]})
+        secret = keyring(settings).get(jwt.get_unverified_header(token).get("kid"))
+        if secret is None:  # no kid, or a secret no longer accepted
+            raise jwt.InvalidTokenError("unknown kid")
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], audience=AUDIENCE,
+                            issuer=ISSUER,
+                            options={"require": ["sub", "role", "exp", "iat", "jti", "iss",
+                                                 "aud"]})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("The token has expired; log in again.") from exc
     except jwt.InvalidTokenError as exc:

@@ -3,7 +3,12 @@
 Services run under eventlet, so the test process is monkey patched too (before anything imports
 socket, threading or psycopg2): nameko containers started by tests behave as in production.
 """
+import os
 import warnings
+
+# The suite is a developer's machine: the gateway's refusal of the public development JWT
+# secret (gateway/auth.py check_secrets) is tested on its own, with DESA_ENVIRONMENT=production.
+os.environ.setdefault("DESA_ENVIRONMENT", "local")
 
 # eventlet warns on import that it is in maintenance mode: known, recorded in docs/decisions.
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -26,10 +31,10 @@ import nameko.standalone.rpc  # noqa: E402, F401
 import pytest  # noqa: E402
 
 from services.common import migrations  # noqa: E402
-from services.common.config import get_settings  # noqa: E402
+from services.common.config import get_settings, reset_settings  # noqa: E402
 from services.common.db import make_engine  # noqa: E402
 from services.common.topology import declare_topology, service_classes  # noqa: E402
-from tests.support.infrastructure import Infrastructure  # noqa: E402
+from tests.support.infrastructure import RAISED_LOGIN_LIMITS, Infrastructure  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +86,26 @@ def letters_engine(migrated):
 def nameko_config(migrated) -> dict:
     """nameko config pointing at this run's vhost (use with nameko's `container_factory`)."""
     return get_settings().nameko_config()
+
+
+@pytest.fixture
+def production_lockout(registry_engine):
+    """The login lock-out with its production limits (the suite runs with raised ones).
+
+    Counters are cleared before and after, so no lock outlives the test that caused it.
+    """
+    import sqlalchemy as sa
+
+    def clear() -> None:
+        with registry_engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM login_failures"))
+
+    saved = {name: os.environ.pop(name, None) for name in RAISED_LOGIN_LIMITS}
+    reset_settings()
+    clear()
+    try:
+        yield get_settings()
+    finally:
+        clear()
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
+        reset_settings()

@@ -1,6 +1,7 @@
 """Log in: staff with username and password, residents with NIK and PIN; answers a JWT."""
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import Blueprint
 
 from gateway.auth import issue_token, public
@@ -18,14 +19,20 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
 @blp.arguments(Login, error_status_code=400)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Wrong username, password, NIK or PIN.")
-@blp.alt_response(429, schema=ErrorSchema, description="PIN login locked after 5 failures.")
+@blp.alt_response(429, schema=ErrorSchema,
+                  description="Locked after repeated failures of this username or NIK, or from "
+                              "this address (DESA_LOGIN_FAILURES_PER_KEY, "
+                              "DESA_LOGIN_FAILURES_PER_ADDRESS); `fields.locked_until` says "
+                              "until when.")
 def login(credentials: dict):
+    """Failures are counted per username or NIK (known or not) and per source address."""
     registry = services().registry
+    source = request.remote_addr  # the client's, behind DESA_TRUSTED_PROXIES proxies
     if "username" in credentials:
         identity = registry.authenticate_password(credentials["username"],
-                                                  credentials["password"])
+                                                  credentials["password"], source)
     else:
-        identity = registry.authenticate_pin(credentials["nik"], credentials["pin"])
+        identity = registry.authenticate_pin(credentials["nik"], credentials["pin"], source)
     token, ttl = issue_token(identity, app_settings())
     return respond({"access_token": token, "token_type": "Bearer", "expires_in": ttl,
                     "role": identity["role"], "village_code": identity.get("village_code")})

@@ -2,7 +2,7 @@
 CSV import."""
 from __future__ import annotations
 
-from flask import request
+from flask import request, url_for
 from flask_smorest import Blueprint
 
 from gateway.auth import current_actor, requires, scope_for
@@ -12,7 +12,7 @@ from gateway.schemas import ErrorSchema, ImportQuery
 from services.common import roles
 from services.common.errors import Forbidden, ValidationFailed
 from services.registry.schemas.accounts import PinIssued
-from services.registry.schemas.imports import ImportReport
+from services.registry.schemas.imports import ImportJobView
 from services.registry.schemas.residents import (
     LifeEventInput,
     LifeEventResult,
@@ -25,10 +25,6 @@ from services.registry.schemas.residents import (
     ResidentSearchArgs,
     ResidentUpdate,
 )
-
-# A whole village's spreadsheet (~10,000 rows) takes ~15 s to validate and write: far past the
-# ordinary RPC timeout, which would answer 503 while the import goes on committing.
-IMPORT_TIMEOUT_SECONDS = 180.0
 
 blp = Blueprint("residents", __name__, url_prefix="/api/v1",
                 description="Residents of a village. Officers and heads see their own village.")
@@ -158,13 +154,32 @@ def _uploaded_csv() -> str:
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary"}}}},
     "text/csv": {"schema": {"type": "string"}}}})
-@blp.response(200, ImportReport, description="The import report (also for a dry run).")
-@blp.alt_response(422, schema=ErrorSchema,
-                  description="The CSV has errors (per row in `fields.rows`); nothing imported.")
+@blp.response(202, ImportJobView,
+              description="The import job, queued; follow `url` (also the Location header).")
+@blp.alt_response(404, schema=ErrorSchema, description="Unknown village.")
 def import_residents(query: dict, code: str):
-    """Import residents and families from a CSV; a file with any broken row imports nothing."""
+    """Import residents and families from a CSV, in the background.
+
+    The job parses and checks every row, then writes all of them or none: a file with any broken
+    row imports nothing (the job fails with the per-row errors in `error.fields.rows`).
+    """
     actor = current_actor()
     scope_for(actor, code)
     csv_text = _uploaded_csv()
-    return respond(services(timeout=IMPORT_TIMEOUT_SECONDS).registry.import_residents(
-        code, csv_text, query["dry_run"], actor.as_dict()))
+    job = services().registry.start_import(code, csv_text, query["dry_run"], actor.as_dict())
+    url = url_for("residents.import_job", code=code, job_id=job["id"])
+    response = respond({**job, "url": url}, 202)
+    response.headers["Location"] = url
+    return response
+
+
+@blp.route("/villages/<code>/residents/imports/<job_id>", methods=["GET"])
+@requires(*roles.RESIDENT_MANAGERS)
+@blp.response(200, ImportJobView)
+@blp.alt_response(404, schema=ErrorSchema)
+def import_job(code: str, job_id: str):
+    """An import job: its progress while it runs, then its report or its per-row errors."""
+    actor = current_actor()
+    scope_for(actor, code)
+    job = services().registry.get_import(job_id, code)
+    return respond({**job, "url": url_for("residents.import_job", code=code, job_id=job_id)})

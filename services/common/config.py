@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 SERVICES = ("registry", "letters", "finance", "potential")
+# Public, in this repository: accepted only where DESA_ENVIRONMENT is "local".
+DEVELOPMENT_JWT_SECRET = "local-development-only-jwt-secret-change-me"
 
 
 def _env(name: str, default: str) -> str:
@@ -42,8 +44,13 @@ class Settings:
     s3_retries: int = field(default_factory=lambda: int(_env("DESA_S3_RETRIES", "1")))
     documents_bucket: str = field(default_factory=lambda: _env(
         "DESA_DOCUMENTS_BUCKET", "desa-documents"))
-    jwt_secret: str = field(default_factory=lambda: _env(
-        "DESA_JWT_SECRET", "local-development-only-jwt-secret-change-me"))
+    # "local" (a developer's machine) or anything else (a deployment: "production").
+    environment: str = field(default_factory=lambda: _env("DESA_ENVIRONMENT", "production"))
+    jwt_secret: str = field(default_factory=lambda: _env("DESA_JWT_SECRET",
+                                                         DEVELOPMENT_JWT_SECRET))
+    # Earlier JWT secrets, comma-separated, still accepted for tokens they signed (rotation).
+    jwt_previous_secrets: str = field(default_factory=lambda: _env(
+        "DESA_JWT_PREVIOUS_SECRETS", ""))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env(
         "DESA_TOKEN_TTL_SECONDS", "900")))
     rpc_timeout_seconds: float = field(default_factory=lambda: float(_env(
@@ -51,6 +58,8 @@ class Settings:
     public_url: str = field(default_factory=lambda: _env("DESA_PUBLIC_URL", "http://127.0.0.1:8000"))
     max_request_bytes: int = field(default_factory=lambda: int(_env(
         "DESA_MAX_REQUEST_BYTES", str(10 * 1024 * 1024))))
+    max_json_bytes: int = field(default_factory=lambda: int(_env(
+        "DESA_MAX_JSON_BYTES", str(1024 * 1024))))
     letter_signing_key: str = field(default_factory=lambda: _env("DESA_LETTER_SIGNING_KEY", ""))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
         origin.strip() for origin in _env("DESA_CORS_ORIGINS", "").split(",") if origin.strip()))
@@ -58,6 +67,8 @@ class Settings:
         "DESA_PUBLIC_RATE_LIMIT", "120/minute"))
     rate_limit_storage: str = field(default_factory=lambda: _env(
         "DESA_RATE_LIMIT_STORAGE", "memory://"))
+    # Public keys of earlier signing keys, comma-separated: their QR codes stay valid.
+    letter_verify_keys: str = field(default_factory=lambda: _env("DESA_LETTER_VERIFY_KEYS", ""))
     relay_poll_seconds: float = field(default_factory=lambda: float(_env(
         "DESA_RELAY_POLL_SECONDS", "0.2")))
     log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))
@@ -82,6 +93,16 @@ class Settings:
     queue_type: str = field(default_factory=lambda: _env("DESA_QUEUE_TYPE", "auto"))
     # Port of a service process's /healthz and /readyz (services/common/probes.py); 0: none.
     health_port: int = field(default_factory=lambda: int(_env("DESA_HEALTH_PORT", "0")))
+    # Login lock-out (services/registry/lockout.py): failures per login name and per address
+    # before a lock of login_lock_seconds, doubling with each further lock (at most a day).
+    login_failures_per_key: int = field(default_factory=lambda: int(_env(
+        "DESA_LOGIN_FAILURES_PER_KEY", "5")))
+    login_failures_per_address: int = field(default_factory=lambda: int(_env(
+        "DESA_LOGIN_FAILURES_PER_ADDRESS", "100")))
+    login_lock_seconds: int = field(default_factory=lambda: int(_env(
+        "DESA_LOGIN_LOCK_SECONDS", "900")))
+    # Proxies in front of the gateway whose X-Forwarded-For it trusts (0: use the peer address).
+    trusted_proxies: int = field(default_factory=lambda: int(_env("DESA_TRUSTED_PROXIES", "0")))
 
     def database_url(self, service: str) -> str:
         return self.database_url_template.format(service=service)

@@ -44,6 +44,19 @@ class SigningKey(DependencyProvider):
         return self.key
 
 
+class VerifyKeys(DependencyProvider):
+    """The keyring that checks QR tokens: the signing key's public half and earlier keys'
+    (DESA_LETTER_VERIFY_KEYS), by key id, so letters printed before a rotation stay valid."""
+
+    def setup(self) -> None:
+        settings = get_settings()
+        self.keyring = tokens.load_keyring(tokens.load_signing_key(settings.letter_signing_key),
+                                           settings.letter_verify_keys)
+
+    def get_dependency(self, worker_ctx) -> dict:
+        return self.keyring
+
+
 class LettersService(ServiceBase):
     """Letter requests, their workflow, numbers, PDFs and public verification."""
 
@@ -54,6 +67,7 @@ class LettersService(ServiceBase):
     request_id = RequestContext()
     store = ObjectStore()
     signing_key = SigningKey()
+    verify_keys = VerifyKeys()
 
     # -- letter types ------------------------------------------------------------------------
     @rpc
@@ -204,7 +218,7 @@ class LettersService(ServiceBase):
     @rpc
     @transaction
     def verify_token(self, token: str) -> dict:
-        return verification.verify_token(self.db, self.signing_key.public_key(), token)
+        return verification.verify_token(self.db, self.verify_keys, token)
 
     @rpc
     @transaction

@@ -36,7 +36,7 @@ import csv
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from marshmallow import ValidationError
@@ -45,6 +45,7 @@ from services.registry import domain
 from services.registry.schemas.imports import ResidentImportRow
 
 MAX_ROWS = 20_000
+TICK_ROWS = 200
 
 _ALIASES = {
     "nik": ("nik", "no nik", "nomor nik"),
@@ -132,8 +133,11 @@ def _dialect(header_line: str) -> str:
     return max(counts, key=counts.get) if any(counts.values()) else ","
 
 
-def parse(csv_text: str) -> Parsed:
-    """Read the file and check each row's form. Returns valid rows and per-line errors."""
+def parse(csv_text: str, tick: Callable[[int], None] | None = None) -> Parsed:
+    """Read the file and check each row's form. Returns valid rows and per-line errors.
+
+    `tick(rows so far)` is called every TICK_ROWS rows (progress, and a chance to yield).
+    """
     text = (csv_text or "").lstrip("\ufeff")
     if not text.strip():
         return Parsed([], [error(HEADER_LINE, "file", "The file is empty.")], 0)
@@ -160,6 +164,8 @@ def parse(csv_text: str) -> Parsed:
         if not any(cell.strip() for cell in cells):
             continue
         count += 1
+        if tick is not None and count % TICK_ROWS == 0:
+            tick(count)
         if count > MAX_ROWS:
             errors.append(error(start, "file", f"More than {MAX_ROWS} rows; split the file."))
             break

@@ -1,4 +1,4 @@
-"""Registry rules: a resident's data, SHDK, status changes, family cards, newborns, PIN login.
+"""Registry rules: a resident's data, SHDK, status changes, family cards, newborns.
 
 Identity numbers (NIK, No. KK, temporary village numbers) have their own module, identity.py.
 
@@ -7,7 +7,7 @@ so the application layer can turn it into a field error without guessing.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 
 from services.common import rules
 
@@ -43,9 +43,6 @@ RELATIONSHIPS = {
 # A newborn's SHDK by its parent's: a child of the head or spouse is Anak (4), a child of an
 # Anak or Menantu is Cucu (6); other parents' newborns need their place given explicitly.
 NEWBORN_RELATIONSHIPS = {1: 4, 2: 4, 3: 4, 4: 6, 5: 6}
-
-PIN_MAX_FAILURES = 5
-PIN_LOCK = timedelta(minutes=15)
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -95,14 +92,6 @@ class AlreadyInFamily(rules.WrongState):
 
 class FamilyHasHead(rules.WrongState):
     field = "relationship"
-
-
-class WrongPin(rules.LoginRefused):
-    """Wrong NIK or PIN (the failure is counted)."""
-
-
-class PinLocked(rules.LoginLocked):
-    """Too many wrong PINs: login locked for a while."""
 
 
 def relationship_name(code: int) -> str:
@@ -222,25 +211,3 @@ def newborn(child: dict, event_date: date, parent: dict) -> dict:
         if relationship is not None:
             child["family_number"], child["relationship"] = parent["family_number"], relationship
     return child
-
-
-# -- PIN login -----------------------------------------------------------------------------------
-def pin_attempt(credential, *, pin_valid: bool, now: datetime) -> None:
-    """Count a PIN attempt on `credential` (failed_attempts, locked_until) or refuse it.
-
-    Five wrong PINs lock the login for 15 minutes; the count and the lock are kept even though
-    the attempt is refused (the refusals keep their changes).
-    """
-    if credential.locked_until is not None and credential.locked_until > now:
-        raise PinLocked("Too many wrong PINs; try again later",
-                        fields={"locked_until": [credential.locked_until.isoformat()]})
-    if credential.locked_until is not None:
-        credential.locked_until, credential.failed_attempts = None, 0  # the lock has expired
-    if not pin_valid:
-        credential.failed_attempts += 1
-        if credential.failed_attempts >= PIN_MAX_FAILURES:
-            credential.locked_until = now + PIN_LOCK
-            credential.failed_attempts = 0
-            raise WrongPin("Wrong NIK or PIN; login locked for 15 minutes", fields={})
-        raise WrongPin("Wrong NIK or PIN", fields={})
-    credential.failed_attempts = 0

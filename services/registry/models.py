@@ -1,6 +1,7 @@
 """Registry database: villages, residents and their history, families, life events, accounts."""
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -216,16 +217,58 @@ class Account(Base):
 
 
 class ResidentCredential(Base):
-    """A resident's PIN (hash only) and the server-side lock after repeated failures."""
+    """A resident's PIN (hash only); failures are counted in `login_failures`."""
 
     __tablename__ = "resident_credentials"
 
     resident_id: Mapped[int] = mapped_column(sa.ForeignKey("residents.id"), primary_key=True)
     pin_hash: Mapped[str] = mapped_column(sa.String(200))
-    failed_attempts: Mapped[int] = mapped_column(server_default="0")
-    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     issued_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
     issued_by: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class LoginFailure(Base):
+    """Failed logins of one key: a login name as typed (username or NIK) or a source address.
+
+    `key` is a SHA-256 (services/registry/lockout.py), so typed names are not kept in clear.
+    """
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    failures: Mapped[int] = mapped_column(server_default="0")
+    lockouts: Mapped[int] = mapped_column(server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_failure_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True),
+                                                              index=True)
+
+
+class ImportJob(Base):
+    """A CSV import run in the background: queued, running (with progress), then its result.
+
+    The CSV is kept only until the job has run. `report` is the import report (per-row errors,
+    or the NIK each line got); `error` the refusal when nothing was imported.
+    """
+
+    __tablename__ = "import_jobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    village_code: Mapped[str] = mapped_column(sa.ForeignKey("villages.code"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(12), index=True)
+    dry_run: Mapped[bool]
+    csv_text: Mapped[str | None] = mapped_column(sa.Text)
+    phase: Mapped[str | None] = mapped_column(sa.String(12))
+    rows_total: Mapped[int] = mapped_column(server_default="0")
+    rows_done: Mapped[int] = mapped_column(server_default="0")
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    report: Mapped[dict | None] = mapped_column(JSONB)
+    error: Mapped[dict | None] = mapped_column(JSONB)
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
+    started_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
 
 class TemporaryNumberSequence(Base):

@@ -1,11 +1,15 @@
 """The registry nameko service: entrypoints only, each one call into app/ inside a transaction."""
 from __future__ import annotations
 
+from nameko.timer import timer
+
+from services.common.config import get_settings
 from services.common.db import Database
 from services.common.entrypoints import rpc
 from services.common.idempotency import runs_every_time
 from services.common.logs import RequestContext
 from services.common.service import OutboxProvider, ServiceBase, transaction
+from services.registry import lockout
 from services.registry.app import (
     accounts,
     families,
@@ -123,14 +127,22 @@ class RegistryService(ServiceBase):
     @rpc
     @transaction
     @runs_every_time
-    def authenticate_password(self, username: str, password: str) -> dict:
-        return accounts.authenticate_password(self.db, username, password)
+    def authenticate_password(self, username: str, password: str,
+                              source: str | None = None) -> dict:
+        return accounts.authenticate_password(self.db, username, password, source,
+                                              lockout.Policy.from_settings(get_settings()))
 
     @rpc
     @transaction
     @runs_every_time
-    def authenticate_pin(self, nik: str, pin: str) -> dict:
-        return accounts.authenticate_pin(self.db, nik, pin)
+    def authenticate_pin(self, nik: str, pin: str, source: str | None = None) -> dict:
+        return accounts.authenticate_pin(self.db, nik, pin, source,
+                                         lockout.Policy.from_settings(get_settings()))
+
+    @timer(interval=3600)
+    @transaction
+    def forget_old_login_failures(self) -> None:
+        accounts.forget_old_failures(self.db)
 
     @rpc
     @transaction
@@ -138,13 +150,23 @@ class RegistryService(ServiceBase):
     def issue_pin(self, nik: str, scope: str | None, actor: dict | None) -> dict:
         return accounts.issue_pin(self.db, nik, scope, actor)
 
-    # -- bulk import ------------------------------------------------------------------------
+    # -- bulk import (a background job) ------------------------------------------------------
     @rpc
     @transaction
-    def import_residents(self, village_code: str, csv_text: str, dry_run: bool,
-                         actor: dict | None) -> dict:
-        return imports.import_residents(self.db, self.outbox, village_code, csv_text, dry_run,
-                                        actor)
+    def start_import(self, village_code: str, csv_text: str, dry_run: bool,
+                     actor: dict | None) -> dict:
+        return imports.start_import(self.db, village_code, csv_text, dry_run, actor)
+
+    @rpc
+    @transaction
+    def get_import(self, job_id: str, scope: str | None) -> dict:
+        return imports.get_import(self.db, job_id, scope)
+
+    @timer(interval=1)
+    def run_import_jobs(self) -> None:
+        """Run waiting import jobs one after another (commits on its own: see imports.py)."""
+        while imports.run_next_job(self.db, self.outbox):
+            pass
 
     # -- portal views -----------------------------------------------------------------------
     @rpc

@@ -90,3 +90,27 @@ def test_a_stopped_service_shows_on_the_status_page_and_leaves_the_gateway_ready
         platform.start_service("registry")
     assert requests.get(statusz, timeout=30).status_code == 200
     assert platform.login("smoke.other", "right-Pa55word!")
+
+
+def test_csv_import_runs_as_a_job_in_the_registry_processes(platform):
+    """POST answers 202 with a job URL; a registry process runs it; the URL gives the result."""
+    import time
+
+    token = platform.staff_token("officer", VILLAGE)
+    csv_text = ("NIK;Nama;JK;Tempat Lahir;Tgl Lahir;Agama;Status Kawin\n"
+                "3604051502859001;Impor Contoh;L;Serang;15-02-1985;Islam;Kawin\n"
+                "3604055502879001;Impor Contoh Dua;P;Serang;15-02-1987;Islam;Kawin\n")
+    response = requests.post(platform.api(f"/villages/{VILLAGE}/residents/import"),
+                             data=csv_text.encode(), timeout=30,
+                             headers={**platform.auth(token), "Content-Type": "text/csv"})
+    assert response.status_code == 202, response.text
+    url = platform.url + response.headers["Location"]
+    deadline = time.monotonic() + 60
+    while True:
+        job = requests.get(url, headers=platform.auth(token), timeout=30).json()
+        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert job["status"] == "succeeded", job
+    assert [row["nik"] for row in job["report"]["results"]] == [
+        "3604051502859001", "3604055502879001"]

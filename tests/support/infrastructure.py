@@ -19,6 +19,8 @@ from services.common.config import SERVICES, get_settings, reset_settings
 from services.common.db import drop_database
 from services.letters.tokens import new_signing_key
 
+RAISED_LOGIN_LIMITS = {"DESA_LOGIN_FAILURES_PER_KEY": "1000000",
+                       "DESA_LOGIN_FAILURES_PER_ADDRESS": "1000000"}
 ACCESS_KEY = "desa-test"
 SECRET_KEY = "desa-test-secret-key-0123456789"
 
@@ -61,6 +63,10 @@ class Infrastructure:
             # throttle the suite. tests/integration/gateway/test_http_security.py runs with a
             # low limit of its own.
             "DESA_PUBLIC_RATE_LIMIT": "100000/minute",
+            # The suite logs in thousands of times from 127.0.0.1 with shared accounts, and
+            # some tests fail logins on purpose: lock-out tests use the `production_lockout`
+            # fixture (tests/conftest.py), which restores the real limits.
+            **RAISED_LOGIN_LIMITS,
         }
         os.environ.update(self.env)
         reset_settings()

@@ -34,7 +34,7 @@ def _verification(letter: Letter) -> dict:
     })
 
 
-def verify_token(session: Session, public_key, token: str) -> dict:
+def verify_token(session: Session, keyring: dict, token: str) -> dict:
     """Public check of a QR token: genuine letters answer with masked holder data only."""
     parsed = tokens.parse_token(token)
     if parsed is None:
@@ -46,7 +46,7 @@ def verify_token(session: Session, public_key, token: str) -> dict:
     # Recompute the digest from the stored content, so edited rows fail as well.
     digest = tokens.content_digest(letter.content)
     if digest != letter.content_sha256 or not tokens.signature_valid(
-            public_key, parsed, letter.number, digest):
+            keyring, parsed, letter.number, digest):
         return INVALID
     return _verification(letter)
 

@@ -1,21 +1,25 @@
-"""Staff accounts, password and PIN login, and resident PINs (argon2 hashes only)."""
+"""Staff accounts, password and PIN login with lock-out, resident PINs (argon2 hashes only)."""
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import secrets
 
+import eventlet.patcher
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from eventlet import tpool
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.common import clock, roles
-from services.common.errors import Conflict, Unauthenticated, Unprocessable, ValidationFailed
+from services.common.errors import Conflict, Unprocessable, ValidationFailed
 from services.common.fields import load
-from services.registry import domain, models
+from services.registry import domain, lockout, models
 from services.registry.app import records
-from services.registry.models import Resident, Village
+from services.registry.models import LoginFailure, Resident, Village
 from services.registry.schemas.accounts import Account, AccountCreate, Principal
 
 _hasher = PasswordHasher()
@@ -23,10 +27,45 @@ _ACCOUNT = Account()
 _PRINCIPAL = Principal()
 
 
+# argon2 takes about 100 ms of CPU (several threads of it: parallelism 4). It runs in eventlet's
+# pool of OS threads (bounded: EVENTLET_THREADPOOL_SIZE, 20 by default) and releases the GIL,
+# so it does not stop the service's hub; those threads run at a low CPU priority (nice 10), so
+# on a busy machine the hub still gets the cores first: other calls keep flowing during a login
+# flood while logins take longer (tests/integration/registry/test_login_flood.py, decision 0022).
+_native_thread = eventlet.patcher.original("_thread")
+LOW_PRIORITY = 10  # nice: the hub (0) gets about ten times the CPU of a hashing thread
+
+
+def _off_the_hub(fn, *args):
+    def run():
+        with contextlib.suppress(OSError):  # Linux: per thread; elsewhere best effort
+            os.setpriority(os.PRIO_PROCESS, _native_thread.get_native_id(), LOW_PRIORITY)
+        return fn(*args)
+
+    return tpool.execute(run)
+
+
+def hash_secret(secret: str) -> str:
+    """argon2 hash of a password or PIN, computed off the hub."""
+    return _off_the_hub(_hasher.hash, secret)
+
+
+def _verify_blocking(hashed: str, secret: str) -> bool:
+    try:
+        return _hasher.verify(hashed, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def verify_secret(hashed: str, secret: str) -> bool:
+    """argon2 check that never raises (a malformed hash is a failed check), off the hub."""
+    return _off_the_hub(_verify_blocking, hashed, secret)
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """Verified against when the username or NIK is unknown, so both cases take as long."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return hash_secret(secrets.token_urlsafe(16))
 
 
 def create_account(session: Session, role: str, username: str, password: str,
@@ -43,60 +82,122 @@ def create_account(session: Session, role: str, username: str, password: str,
                        fields={"username": ["Already taken."]})
     account = models.Account(username=payload["username"], role=payload["role"],
                              village_code=payload["village_code"],
-                             password_hash=_hasher.hash(payload["password"]),
+                             password_hash=hash_secret(payload["password"]),
                              created_at=clock.now(), created_by=records.actor_name(actor))
     session.add(account)
     session.flush()
     return _ACCOUNT.dump(account)
 
 
-def verify_secret(hashed: str, secret: str) -> bool:
-    """argon2 check that never raises: a malformed hash is a failed check."""
-    try:
-        return _hasher.verify(hashed, secret)
-    except (VerificationError, InvalidHashError):
-        return False
+# -- lock-out ------------------------------------------------------------------------------------
+def _counters(session: Session, keys: dict[str, str],
+              lock: bool = False) -> dict[str, LoginFailure]:
+    """The rows of these keys ({key: kind}); with `lock`, created if missing and locked."""
+    if lock:
+        session.execute(insert(LoginFailure).values(
+            [{"key": k, "kind": kind} for k, kind in sorted(keys.items())]
+        ).on_conflict_do_nothing(index_elements=[LoginFailure.key]))
+    query = sa.select(LoginFailure).where(LoginFailure.key.in_(sorted(keys))).order_by(
+        LoginFailure.key)
+    if lock:
+        query = query.with_for_update()
+    return {row.key: row for row in session.scalars(query)}
 
 
-def authenticate_password(session: Session, username: str, password: str) -> dict:
-    account = session.scalar(sa.select(models.Account).where(
-        models.Account.username == (username or "").strip().lower()))
-    valid = verify_secret(account.password_hash if account else _dummy_hash(), password or "")
-    if account is None or not valid or not account.active:
-        raise Unauthenticated("Wrong username or password")
-    if _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = _hasher.hash(password)
-    return _PRINCIPAL.dump({"subject": f"account:{account.id}", "role": account.role,
-                            "username": account.username, "village_code": account.village_code})
+def _as_counter(row: LoginFailure) -> lockout.Counter:
+    return lockout.Counter(row.kind, row.failures, row.lockouts, row.locked_until,
+                           row.last_failure_at)
 
 
-def authenticate_pin(session: Session, nik: str, pin: str) -> dict:
-    """NIK + PIN login. Five failures lock it for 15 minutes (kept in the database)."""
-    resident = session.scalar(sa.select(Resident).where(Resident.nik == (nik or "")))
-    credential = None
-    if resident is not None:
-        credential = session.scalar(sa.select(models.ResidentCredential).where(
-            models.ResidentCredential.resident_id == resident.id).with_for_update())
-    if credential is None:
-        verify_secret(_dummy_hash(), pin or "")
-        raise Unauthenticated("Wrong NIK or PIN")
-    domain.pin_attempt(credential, pin_valid=verify_secret(credential.pin_hash, pin or ""),
-                       now=clock.now())
-    if resident.status != domain.ALIVE:
-        raise domain.WrongPin("Wrong NIK or PIN", fields={})
-    return _PRINCIPAL.dump({"subject": f"resident:{resident.nik}", "role": roles.RESIDENT,
-                            "nik": resident.nik, "name": resident.name,
-                            "village_code": resident.village_code})
+def _login(session: Session, kind: str, name: str, source: str | None,
+           policy: lockout.Policy, attempt) -> dict:
+    """Refuse while locked; run `attempt()` (the secret check); count a failure or clear it.
+
+    `attempt` returns the principal or None; it runs the argon2 check whether or not the
+    login name exists, so an unknown name and a wrong secret answer alike, as fast.
+    """
+    now = clock.now()
+    name_key = lockout.key(kind, name)
+    keys = {name_key: kind}
+    if source:
+        keys[lockout.key(lockout.ADDRESS, source)] = lockout.ADDRESS
+    lockout.check([_as_counter(row) for row in _counters(session, keys).values()], now)
+    principal = attempt()
+    if principal is not None:
+        session.execute(sa.delete(LoginFailure).where(LoginFailure.key == name_key))
+        return principal
+    locked = False
+    for row in _counters(session, keys, lock=True).values():
+        counter = _as_counter(row)
+        locked = lockout.record_failure(counter, policy, now) or locked
+        row.failures, row.lockouts = counter.failures, counter.lockouts
+        row.locked_until, row.last_failure_at = counter.locked_until, counter.last_failure_at
+    message = "Wrong username or password" if kind == lockout.ACCOUNT else "Wrong NIK or PIN"
+    if locked:
+        message += "; login locked for a while"
+    raise lockout.WrongCredentials(message, fields={})
+
+
+def forget_old_failures(session: Session) -> int:
+    """Delete counters with no failure for a day and no lock left (a timer calls this)."""
+    now = clock.now()
+    result = session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.last_failure_at < now - lockout.FORGET_AFTER,
+        sa.or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < now)))
+    return result.rowcount
+
+
+def authenticate_password(session: Session, username: str, password: str,
+                          source: str | None = None,
+                          policy: lockout.Policy | None = None) -> dict:
+    username = (username or "").strip().lower()
+
+    def attempt() -> dict | None:
+        account = session.scalar(sa.select(models.Account).where(
+            models.Account.username == username))
+        valid = verify_secret(account.password_hash if account else _dummy_hash(),
+                              password or "")
+        if account is None or not valid or not account.active:
+            return None
+        if _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = hash_secret(password)
+        return _PRINCIPAL.dump({"subject": f"account:{account.id}", "role": account.role,
+                                "username": account.username,
+                                "village_code": account.village_code})
+
+    return _login(session, lockout.ACCOUNT, username, source, policy or lockout.Policy(),
+                  attempt)
+
+
+def authenticate_pin(session: Session, nik: str, pin: str, source: str | None = None,
+                     policy: lockout.Policy | None = None) -> dict:
+    """NIK + PIN login. Failures are counted per NIK as typed, known or not, and per address."""
+    nik = (nik or "").strip()
+
+    def attempt() -> dict | None:
+        resident = session.scalar(sa.select(Resident).where(Resident.nik == nik))
+        credential = None if resident is None else session.get(
+            models.ResidentCredential, resident.id)
+        valid = verify_secret(credential.pin_hash if credential else _dummy_hash(), pin or "")
+        if credential is None or not valid or resident.status != domain.ALIVE:
+            return None
+        return _PRINCIPAL.dump({"subject": f"resident:{resident.nik}", "role": roles.RESIDENT,
+                                "nik": resident.nik, "name": resident.name,
+                                "village_code": resident.village_code})
+
+    return _login(session, lockout.NIK, nik, source, policy or lockout.Policy(), attempt)
 
 
 def set_pin(session: Session, resident: Resident, pin: str, actor: dict | None) -> None:
+    """Store a new PIN's hash and clear the NIK's failures and lock."""
     statement = insert(models.ResidentCredential).values(
-        resident_id=resident.id, pin_hash=_hasher.hash(pin), failed_attempts=0,
-        locked_until=None, issued_at=clock.now(), issued_by=records.actor_name(actor))
+        resident_id=resident.id, pin_hash=hash_secret(pin), issued_at=clock.now(),
+        issued_by=records.actor_name(actor))
     session.execute(statement.on_conflict_do_update(
         index_elements=[models.ResidentCredential.resident_id],
-        set_={name: statement.excluded[name] for name in
-              ("pin_hash", "failed_attempts", "locked_until", "issued_at", "issued_by")}))
+        set_={name: statement.excluded[name] for name in ("pin_hash", "issued_at", "issued_by")}))
+    session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.key == lockout.key(lockout.NIK, resident.nik)))
 
 
 def issue_pin(session: Session, nik: str, scope: str | None, actor: dict | None) -> dict:

@@ -1,29 +1,55 @@
-"""Bulk import of residents from a village's spreadsheet (CSV): all rows or none."""
+"""Bulk import of residents from a village's spreadsheet (CSV): all rows or none, as a job.
+
+`start_import` records a job (the CSV with it) and answers at once; a registry process picks the
+job up (`run_next_job`, from a timer; SKIP LOCKED, so any number of processes share the work),
+reports progress as it parses, checks and writes, and records the report or the refusal. The
+import itself is one transaction; progress is written beside it in short transactions of its
+own, and the work yields to the hub every few hundred rows, so other calls keep flowing.
+"""
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+import eventlet
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common import clock
-from services.common.errors import Conflict, Unprocessable, ValidationFailed
+from services.common.errors import Conflict, DesaError, NotFound, Unprocessable, ValidationFailed
 from services.common.events import to_json_safe
 from services.common.outbox import Outbox
 from services.registry import csv_import, domain, events, identity, models
 from services.registry.app import records, residents
-from services.registry.models import Family, FamilyMembership, Resident, Village
+from services.registry.models import Family, FamilyMembership, ImportJob, Resident, Village
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+STALE_AFTER = timedelta(minutes=10)  # a running job without a heartbeat: its process died
+MAX_ATTEMPTS = 3
+
+Tick = Callable[[str, int], None]
+
+
+def _no_tick(phase: str, rows: int) -> None:
+    pass
 
 
 def import_residents(session: Session, outbox: Outbox, village_code: str, csv_text: str,
-                     dry_run: bool, actor: dict | None) -> dict:
+                     dry_run: bool, actor: dict | None, tick: Tick = _no_tick) -> dict:
     """Validate every row; write all of them (one transaction) or none. See csv_import.py."""
     village = records.village(session, village_code)
     if not isinstance(csv_text, str):
         raise ValidationFailed("CSV must be text", fields={"file": ["Send the CSV as text."]})
     if isinstance(dry_run, str):
         dry_run = dry_run.strip().lower() in ("1", "true", "yes")
-    parsed = csv_import.parse(csv_text)
+    parsed = csv_import.parse(csv_text, lambda rows: tick("parsing", rows))
     rows, errors = parsed.rows, list(parsed.errors)
+    tick("checking", parsed.count)
     niks = [row.data["nik"] for row in rows if row.data.get("nik")]
     numbers = {row.data["family_number"] for row in rows if row.data.get("family_number")}
     existing_niks = set(session.scalars(sa.select(Resident.nik).where(Resident.nik.in_(niks))))
@@ -41,37 +67,47 @@ def import_residents(session: Session, outbox: Outbox, village_code: str, csv_te
         raise Unprocessable("CSV has errors; nothing imported", fields={"rows": errors})
     if dry_run or not rows:
         return report
-    _write_import(session, outbox, village, rows, families, actor)
+    created = _write_import(session, outbox, village, rows, families, actor, tick)
+    report["results"] = [{"line": line, "nik": resident.nik}
+                         for line, resident in created.items()]
     return report
 
 
 def _write_import(session: Session, outbox: Outbox, village: Village,
                   rows: list[csv_import.Row], families: dict[str, list[csv_import.Row]],
-                  actor: dict | None) -> None:
+                  actor: dict | None, tick: Tick = _no_tick) -> dict[int, Resident]:
     """Bulk insert of checked rows: one flush for all rows, then history and events."""
     moment, start = clock.now(), clock.local_today()
     created: dict[int, Resident] = {}
-    for row in rows:
-        data = dict(row.data)
-        address = data.pop("address", None)
-        nik = data.pop("nik", None) or residents.next_temporary_number(session, village.code)
-        created[row.line] = Resident(
-            nik=nik, has_nik=not identity.is_temporary_number(nik), village_code=village.code,
-            status=domain.ALIVE, registered_at=moment, updated_at=moment,
-            **records.address_columns(address), **data)
-    session.add_all(created.values())
-    cards = []
-    for number, members in families.items():
-        head = next(r for r in members if r.data["relationship"] == domain.HEAD_OF_FAMILY)
-        family = Family(number=number, village_code=village.code, created_at=moment,
-                        updated_at=moment, head=created[head.line],
-                        **records.address_columns(head.data.get("address")))
-        for row in sorted(members, key=lambda r: r.data["relationship"]):
-            FamilyMembership(family=family, resident=created[row.line],
-                             relationship=row.data["relationship"], valid_from=start)
-        session.add(family)
-        cards.append(family)
     try:
+        # Flushed in slices, with a tick between them: one flush of 20,000 objects would hold
+        # the hub for seconds.
+        for count, row in enumerate(rows, 1):
+            data = dict(row.data)
+            address = data.pop("address", None)
+            nik = data.pop("nik", None) or residents.next_temporary_number(session, village.code)
+            created[row.line] = resident = Resident(
+                nik=nik, has_nik=not identity.is_temporary_number(nik),
+                village_code=village.code, status=domain.ALIVE, registered_at=moment,
+                updated_at=moment, **records.address_columns(address), **data)
+            session.add(resident)
+            if count % csv_import.TICK_ROWS == 0:
+                session.flush()
+                tick("writing", count)
+        cards = []
+        for number, members in families.items():
+            head = next(r for r in members if r.data["relationship"] == domain.HEAD_OF_FAMILY)
+            family = Family(number=number, village_code=village.code, created_at=moment,
+                            updated_at=moment, head=created[head.line],
+                            **records.address_columns(head.data.get("address")))
+            for row in sorted(members, key=lambda r: r.data["relationship"]):
+                FamilyMembership(family=family, resident=created[row.line],
+                                 relationship=row.data["relationship"], valid_from=start)
+            session.add(family)
+            cards.append(family)
+            if len(cards) % csv_import.TICK_ROWS == 0:
+                session.flush()
+                tick("writing", len(rows))
         session.flush()
     except IntegrityError:
         # Rows were checked first; a clash here means someone registered them meanwhile.
@@ -79,7 +115,9 @@ def _write_import(session: Session, outbox: Outbox, village: Village,
                        fields={"file": ["Registered meanwhile; check the file again."]}) \
             from None
     history, emitted = [], []
-    for resident in created.values():
+    for count, resident in enumerate(created.values(), 1):
+        if count % csv_import.TICK_ROWS == 0:
+            tick("writing", count)
         state = events.resident_state(resident)
         emitted.append({"type": events.RESIDENT_REGISTERED, "village_code": village.code,
                         "aggregate_id": resident.nik, "payload": state})
@@ -91,3 +129,117 @@ def _write_import(session: Session, outbox: Outbox, village: Village,
                 for family in cards]
     session.execute(sa.insert(models.ResidentChange), history)
     outbox.record_many(session, emitted)
+    return created
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+def job_view(job: ImportJob) -> dict:
+    """What a client sees of a job: never the CSV."""
+    return to_json_safe({
+        "id": str(job.id), "village_code": job.village_code, "status": job.status,
+        "dry_run": job.dry_run,
+        "progress": {"phase": job.phase, "rows_done": job.rows_done,
+                     "rows_total": job.rows_total},
+        "report": job.report, "error": job.error, "created_at": job.created_at,
+        "started_at": job.started_at, "finished_at": job.finished_at,
+    })
+
+
+def start_import(session: Session, village_code: str, csv_text: str, dry_run: bool,
+                 actor: dict | None) -> dict:
+    """Record an import job; it runs in the background (run_next_job)."""
+    records.village(session, village_code)
+    if not isinstance(csv_text, str) or not csv_text.strip():
+        raise ValidationFailed("The CSV file is empty.", fields={"file": ["Empty file."]})
+    if isinstance(dry_run, str):
+        dry_run = dry_run.strip().lower() in ("1", "true", "yes")
+    job = ImportJob(id=uuid.uuid4(), village_code=village_code, status=QUEUED,
+                    dry_run=bool(dry_run), csv_text=csv_text, phase=None,
+                    rows_total=max(csv_text.strip().count("\n"), 1), rows_done=0, attempts=0,
+                    created_by=records.actor_name(actor), created_at=clock.now())
+    session.add(job)
+    session.flush()
+    return job_view(job)
+
+
+def get_import(session: Session, job_id: str, scope: str | None) -> dict:
+    try:
+        key = uuid.UUID(str(job_id))
+    except ValueError:
+        raise NotFound("Import job not found") from None
+    job = session.get(ImportJob, key)
+    if job is None or (scope is not None and job.village_code != scope):
+        raise NotFound("Import job not found")
+    return job_view(job)
+
+
+def _claim(session: Session) -> ImportJob | None:
+    now = clock.now()
+    job = session.scalar(
+        sa.select(ImportJob).where(sa.or_(
+            ImportJob.status == QUEUED,
+            sa.and_(ImportJob.status == RUNNING, ImportJob.heartbeat_at < now - STALE_AFTER)))
+        .order_by(ImportJob.created_at).limit(1).with_for_update(skip_locked=True))
+    if job is None:
+        return None
+    job.status, job.attempts, job.phase = RUNNING, job.attempts + 1, "parsing"
+    job.started_at = job.heartbeat_at = now
+    job.rows_done = 0
+    return job
+
+
+def run_next_job(session: Session, outbox: Outbox) -> str | None:
+    """Claim the oldest waiting job and run it to its end; the job's id, or None if idle.
+
+    Commits on its own (claim, progress, result): called from a timer, not inside
+    `@transaction`.
+    """
+    job = _claim(session)
+    if job is None:
+        session.rollback()
+        return None
+    job_id, actor = job.id, {"username": job.created_by}
+    session.commit()
+    if job.attempts > MAX_ATTEMPTS:
+        _finish(session, job_id, FAILED, error={
+            "code": "internal_error",
+            "message": f"The import stopped {MAX_ATTEMPTS} times; nothing imported."})
+        return str(job_id)
+    progress = Session(bind=session.get_bind())
+
+    def tick(phase: str, rows: int) -> None:
+        progress.execute(sa.update(ImportJob).where(ImportJob.id == job_id).values(
+            phase=phase, rows_done=rows, heartbeat_at=clock.now()))
+        progress.commit()
+        eventlet.sleep(0)  # let other calls of this process run
+
+    try:
+        report = import_residents(session, outbox, job.village_code, job.csv_text,
+                                  job.dry_run, actor, tick)
+    except DesaError as exc:
+        session.rollback()
+        _finish(session, job_id, FAILED, error={"code": exc.code, "message": exc.message,
+                                                "fields": exc.fields})
+    except Exception:
+        session.rollback()
+        log.exception("import job failed", extra={"job": str(job_id)})
+        _finish(session, job_id, FAILED, error={"code": "internal_error",
+                                                "message": "The import failed; nothing "
+                                                           "imported."})
+    else:
+        # The result lands in the import's own transaction: a job reads "succeeded" exactly
+        # when its rows are committed.
+        _finish(session, job_id, SUCCEEDED, report=report)
+    finally:
+        progress.close()
+    return str(job_id)
+
+
+def _finish(session: Session, job_id: uuid.UUID, status: str, report: dict | None = None,
+            error: dict | None = None) -> None:
+    job = session.get(ImportJob, job_id, populate_existing=True)
+    job.status, job.phase, job.finished_at, job.csv_text = status, None, clock.now(), None
+    job.report, job.error = to_json_safe(report), to_json_safe(error)
+    if report is not None:
+        job.rows_done = job.rows_total = report["rows"]
+    session.commit()

@@ -73,3 +73,45 @@ class ImportReport(Schema):
     imported = fields.Integer()
     families = fields.Integer()
     errors = fields.List(fields.Nested(ImportProblem))
+
+
+class ImportedRow(Schema):
+    line = fields.Integer()
+    nik = fields.String(metadata={"description": "The NIK, or the temporary number given."})
+
+
+class ImportResult(ImportReport):
+    results = fields.List(fields.Nested(ImportedRow), metadata={
+        "description": "Per imported row: its line in the file and its NIK."})
+
+
+class ImportProgress(Schema):
+    phase = fields.String(allow_none=True, metadata={
+        "description": "parsing, checking or writing while running"})
+    rows_done = fields.Integer()
+    rows_total = fields.Integer(metadata={"description": "Estimated from the file's lines "
+                                                         "until parsed."})
+
+
+class ImportJobError(Schema):
+    code = fields.String()
+    message = fields.String()
+    fields_ = fields.Dict(data_key="fields", metadata={
+        "description": "`rows`: the per-row errors (line, field, message)."})
+
+
+class ImportJobView(Schema):
+    """A background CSV import: queued, running (progress), then succeeded or failed."""
+
+    id = fields.UUID()
+    village_code = fields.String()
+    status = fields.String(metadata={"description": "queued, running, succeeded or failed"})
+    dry_run = fields.Boolean()
+    progress = fields.Nested(ImportProgress)
+    report = fields.Nested(ImportResult, allow_none=True,
+                           metadata={"description": "When succeeded (also for a dry run)."})
+    error = fields.Nested(ImportJobError, allow_none=True,
+                          metadata={"description": "When failed: nothing was imported."})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)

@@ -113,11 +113,12 @@ def test_buckets_twice_creates_the_documents_bucket(infra, monkeypatch):
 
 def authenticate(username: str, password: str) -> dict:
     """Log in through the registry's own application function."""
+    from services.common.service import unit_of_work
     from services.registry.app import accounts
 
     engine = make_engine(get_settings().database_url("registry"), poolclass=sa.pool.NullPool)
     try:
-        with Session(engine) as session:
+        with Session(engine) as session, unit_of_work(session):  # refusals as wire errors
             return accounts.authenticate_password(session, username, password)
     finally:
         engine.dispose()

@@ -165,3 +165,49 @@ def snapshot(registry_engine):
             "outbox", "villages")}
 
     return take
+
+
+@pytest.fixture(scope="module")
+def served_gateway(migrated, tmp_path_factory) -> str:
+    """The gateway under gunicorn (gthread workers), as deployed: its URL.
+
+    For what only a real HTTP server shows (a client still sending a body the gateway refused);
+    no service is needed for what is refused at the edge.
+    """
+    import os
+
+    from deploy.local.processes import (
+        ProcessGroup,
+        gateway_command,
+        gateway_url,
+        http_ok,
+        wait_until,
+    )
+    from deploy.local.seaweed import free_port
+
+    workdir = tmp_path_factory.mktemp("gunicorn")
+    bind = f"127.0.0.1:{free_port()}"
+    group = ProcessGroup(workdir / "run", workdir / "log", env=dict(os.environ))
+    group.start("gateway", gateway_command(bind, workers=1, threads=4))
+    url = gateway_url(bind)
+    try:
+        wait_until(lambda: http_ok(f"{url}/healthz"), 60, "gunicorn /healthz",
+                   failed=lambda: group.log_tail("gateway") if group.exited("gateway")
+                   is not None else None)
+        yield url
+    finally:
+        group.stop_all()
+
+
+def follow_import(gw, url: str, timeout: float = 120.0) -> dict:
+    """Poll an import job's URL until it has succeeded or failed."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = gw.request("GET", url, "officer_a")
+        assert response.status_code == 200, response.get_json()
+        job = response.get_json()
+        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.2)

@@ -5,7 +5,12 @@ import io
 
 import pytest
 
-from tests.integration.gateway.conftest import VILLAGE_A, fake_nik, resident_data
+from tests.integration.gateway.conftest import (
+    VILLAGE_A,
+    fake_nik,
+    follow_import,
+    resident_data,
+)
 
 RESIDENTS = f"/api/v1/villages/{VILLAGE_A}/residents"
 
@@ -117,7 +122,7 @@ def test_bad_query_parameters_are_400(gw):
         assert response.get_json()["error"]["code"] == "validation_error"
 
 
-def test_csv_with_broken_rows_is_422_per_row_and_imports_nothing(gw, snapshot):
+def test_csv_with_broken_rows_fails_its_job_per_row_and_imports_nothing(gw, snapshot):
     good_nik, good_born = fake_nik("L")
     bad_nik, _ = fake_nik("P")
     text = ("NIK,Nama,Jenis Kelamin,Tempat Lahir,Tanggal Lahir,Agama,Status Perkawinan\n"
@@ -128,14 +133,18 @@ def test_csv_with_broken_rows_is_422_per_row_and_imports_nothing(gw, snapshot):
     before = snapshot()
     dry = gw.request("POST", f"{path}?dry_run=true", "officer_a", data=text,
                      content_type="text/csv")
-    assert dry.status_code == 200
-    assert {problem["line"] for problem in dry.get_json()["errors"]} == {3, 4}
+    assert dry.status_code == 202
+    job = follow_import(gw, dry.get_json()["url"])
+    assert job["status"] == "succeeded"
+    assert {problem["line"] for problem in job["report"]["errors"]} == {3, 4}
 
     response = gw.request("POST", path, "officer_a",
                           data={"file": (io.BytesIO(text.encode()), "warga.csv")},
                           content_type="multipart/form-data")
-    assert response.status_code == 422
-    error = response.get_json()["error"]
+    assert response.status_code == 202
+    job = follow_import(gw, response.get_json()["url"])
+    assert job["status"] == "failed" and job["report"] is None
+    error = job["error"]
     assert error["code"] == "unprocessable"
     assert {problem["line"] for problem in error["fields"]["rows"]} == {3, 4}
     assert snapshot() == before

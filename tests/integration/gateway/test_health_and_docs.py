@@ -11,6 +11,7 @@ ISSUE_PATHS = {
     "/api/v1/villages/{code}": {"get", "patch"},
     "/api/v1/villages/{code}/residents": {"get", "post"},
     "/api/v1/villages/{code}/residents/import": {"post"},
+    "/api/v1/villages/{code}/residents/imports/{job_id}": {"get"},
     "/api/v1/residents/{nik}": {"get", "patch"},
     "/api/v1/residents/{nik}/history": {"get"},
     "/api/v1/residents/{nik}/events": {"post"},

@@ -10,6 +10,7 @@ from tests.integration.gateway.conftest import (
     count_rows,
     fake_family_number,
     fake_nik,
+    follow_import,
     resident_data,
 )
 
@@ -181,15 +182,22 @@ def test_csv_import_dry_run_then_real_import(gw, snapshot, registry_engine):
     dry = gw.request("POST", f"{path}?dry_run=true", "officer_a",
                      data={"file": (io.BytesIO(text.encode()), "warga.csv")},
                      content_type="multipart/form-data")
-    assert dry.status_code == 200, dry.get_json()
-    assert dry.get_json()["dry_run"] is True and dry.get_json()["rows"] == 3
-    assert dry.get_json()["errors"] == []
+    assert dry.status_code == 202, dry.get_json()
+    assert dry.headers["Location"] == dry.get_json()["url"]
+    job = follow_import(gw, dry.get_json()["url"])
+    assert job["status"] == "succeeded", job
+    assert job["report"]["dry_run"] is True and job["report"]["rows"] == 3
+    assert job["report"]["errors"] == []
     assert snapshot() == before
 
     real = gw.request("POST", path, "officer_a", data=text.encode("utf-8-sig"),
                       content_type="text/csv")
-    assert real.status_code == 200, real.get_json()
-    report = real.get_json()
+    assert real.status_code == 202, real.get_json()
+    job = follow_import(gw, real.get_json()["url"])
+    assert job["status"] == "succeeded", job
+    report = job["report"]
     assert report["imported"] == 3 and report["families"] == 1
+    assert [row["line"] for row in report["results"]] == [2, 3, 4]
+    assert job["progress"]["rows_done"] == job["progress"]["rows_total"] == 3
     assert count_rows(registry_engine, "residents") == before["residents"] + 3
     assert gw.request("GET", f"/api/v1/families/{number}", "officer_a").status_code == 200

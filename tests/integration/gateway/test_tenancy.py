@@ -3,6 +3,7 @@ of village B, and nothing in B changes."""
 from __future__ import annotations
 
 import io
+import uuid
 
 import pytest
 
@@ -42,6 +43,7 @@ def routes_of_b(b: dict) -> list[tuple[str, str, dict]]:
         ("POST", f"/api/v1/villages/{VILLAGE_B}/residents/import?dry_run=true", {
             "data": {"file": (io.BytesIO(b"NIK,Nama\n"), "x.csv")},
             "content_type": "multipart/form-data"}),
+        ("GET", f"/api/v1/villages/{VILLAGE_B}/residents/imports/{uuid.uuid4()}", {}),
     ]
 
 

@@ -1,6 +1,7 @@
 """Accounts and PIN login, CSV import, seeds, and errors crossing the real RPC wire."""
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -12,7 +13,6 @@ from services.common.errors import (
     NotFound,
     TooManyAttempts,
     Unauthenticated,
-    Unprocessable,
     ValidationFailed,
 )
 from services.registry import seed
@@ -55,7 +55,7 @@ def test_staff_accounts(registry, rows):
     assert admin["village_code"] is None
 
 
-def test_pin_login_and_lock(registry, db):
+def test_pin_login_and_lock(registry, db, production_lockout):
     nik = registry.register_resident(VILLAGE, person(name="Pin Contoh"), OFFICER)["nik"]
     with pytest.raises(Unauthenticated):  # no PIN issued yet
         registry.authenticate_pin(nik, "000000")
@@ -84,9 +84,8 @@ def test_pin_login_and_lock(registry, db):
         registry.authenticate_pin(nik, pin)
 
     # The lock is server-side state: once it has passed, the right PIN works again.
-    db.execute(sa.text("UPDATE resident_credentials SET locked_until = now() - interval '1 s' "
-                       "WHERE resident_id = (SELECT id FROM residents WHERE nik = :n)"),
-               {"n": nik})
+    db.execute(sa.text("UPDATE login_failures SET locked_until = now() - interval '1 s' "
+                       "WHERE kind = 'nik'"))
     db.commit()
     assert registry.authenticate_pin(nik, pin)["nik"] == nik
 
@@ -130,21 +129,28 @@ def test_csv_import_all_or_nothing(registry, rows):
                     "Islam;Kawin;;;;;\n"
     before = rows.snapshot()
 
-    report = registry.import_residents(village, broken, True, OFFICER)
+    report = run_import(registry, village, broken, True)["report"]
     assert report["dry_run"] is True and report["rows"] == 6
     assert report["imported"] == 0 and report["families"] == 0
     assert [(e["line"], e["field"]) for e in report["errors"]] == [(6, "nik"), (7, "sex")]
-    with pytest.raises(Unprocessable) as caught:
-        registry.import_residents(village, broken, False, OFFICER)
-    assert caught.value.fields["rows"] == report["errors"]
+    failed = run_import(registry, village, broken, False)
+    assert failed["status"] == "failed" and failed["report"] is None
+    assert failed["error"]["code"] == "unprocessable"
+    assert failed["error"]["fields"]["rows"] == report["errors"]
     assert rows.snapshot() == before
 
-    preview = registry.import_residents(village, text, True, OFFICER)
+    preview = run_import(registry, village, text, True)["report"]
     assert preview == {"dry_run": True, "rows": 4, "imported": 4, "families": 1, "errors": []}
     assert rows.snapshot() == before
 
-    done = registry.import_residents(village, text, False, OFFICER)
-    assert done == {"dry_run": False, "rows": 4, "imported": 4, "families": 1, "errors": []}
+    job = run_import(registry, village, text, False)
+    done = job["report"]
+    assert job["status"] == "succeeded" and job["progress"]["rows_done"] == 4
+    assert {k: done[k] for k in ("dry_run", "rows", "imported", "families", "errors")} == {
+        "dry_run": False, "rows": 4, "imported": 4, "families": 1, "errors": []}
+    assert done["results"][:3] == [{"line": 2, "nik": niks[0]}, {"line": 3, "nik": niks[1]},
+                                   {"line": 4, "nik": niks[2]}]
+    assert done["results"][3]["nik"].startswith("TMP-")
     family = registry.get_family("3604061503159001", village)
     assert family["head_nik"] == niks[0]
     assert [m["relationship"] for m in family["members"]] == [1, 3, 4]
@@ -155,8 +161,23 @@ def test_csv_import_all_or_nothing(registry, rows):
     assert rows.events(niks[1])[0]["payload"]["family_number"] == "3604061503159001"
     assert [e["type"] for e in rows.events("3604061503159001")] == ["family.updated"]
 
-    again = registry.import_residents(village, text, True, OFFICER)
+    again = run_import(registry, village, text, True)["report"]
     assert {e["field"] for e in again["errors"]} == {"nik", "family_number"}
+    # Jobs belong to their village; the CSV is not kept once the job has run.
+    with pytest.raises(NotFound):
+        registry.get_import(job["id"], "36.04.06.2001")
+    assert rows.count("import_jobs", "csv_text IS NOT NULL") == 0
+
+
+def run_import(registry, village: str, text: str, dry_run: bool, timeout: float = 60) -> dict:
+    """Start an import job and wait for its end (the container's timer runs it)."""
+    job = registry.start_import(village, text, dry_run, OFFICER)
+    assert job["status"] == "queued" and "csv_text" not in job
+    deadline = time.monotonic() + timeout
+    while job["status"] not in ("succeeded", "failed") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        job = registry.get_import(job["id"], village)
+    return job
 
 
 def test_seed_villages_idempotent(db, rows):

@@ -7,8 +7,18 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from gateway.auth import Actor, issue_token, scope_for, verify_token
-from services.common.config import Settings
+from gateway.auth import (
+    AUDIENCE,
+    ISSUER,
+    Actor,
+    InsecureSecret,
+    check_secrets,
+    issue_token,
+    key_id,
+    scope_for,
+    verify_token,
+)
+from services.common.config import DEVELOPMENT_JWT_SECRET, Settings
 from services.common.errors import Forbidden, Unauthenticated
 
 VILLAGE_A = "36.04.05.2001"
@@ -34,7 +44,8 @@ def test_token_round_trip_carries_identity(settings):
                           subject="acc:7")
     assert actor.as_dict() == {"role": "head", "village_code": VILLAGE_A, "username": "budi",
                                "nik": None}
-    claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"])
+    claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"],
+                        audience="desa-digital-api")
     assert {"sub", "role", "village_code", "nik", "exp", "iat", "jti"} <= set(claims)
     assert claims["exp"] - claims["iat"] == 600
 
@@ -43,7 +54,8 @@ def test_each_token_has_its_own_id(settings):
     identity = {"subject": "acc:7", "role": "officer", "village_code": VILLAGE_A}
     first, _ = issue_token(identity, settings)
     second, _ = issue_token(identity, settings)
-    decode = lambda t: jwt.decode(t, settings.jwt_secret, algorithms=["HS256"])  # noqa: E731
+    decode = lambda t: jwt.decode(t, settings.jwt_secret, algorithms=["HS256"],  # noqa: E731
+                                  audience="desa-digital-api")
     assert decode(first)["jti"] != decode(second)["jti"]
 
 
@@ -90,8 +102,9 @@ def test_unsigned_token_is_refused(settings):
 def test_village_role_without_village_is_refused(settings):
     now = datetime.now(UTC)
     token = jwt.encode({"sub": "x", "role": "officer", "village_code": None, "iat": now,
-                        "jti": "j", "exp": now + timedelta(minutes=5)}, settings.jwt_secret,
-                       algorithm="HS256")
+                        "jti": "j", "exp": now + timedelta(minutes=5), "iss": ISSUER,
+                        "aud": AUDIENCE}, settings.jwt_secret, algorithm="HS256",
+                       headers={"kid": key_id(settings.jwt_secret)})
     with pytest.raises(Unauthenticated):
         verify_token(token, settings)
 
@@ -134,3 +147,53 @@ def test_resident_scope_is_own_village():
     resident = Actor(role="resident", village_code=VILLAGE_A, username=None,
                      nik="3604055208909001", subject="res:1")
     assert scope_for(resident) == VILLAGE_A
+
+
+OLD_SECRET = "the-secret-before-rotation-0123456789"
+
+
+def test_the_secret_rotates_without_logging_everyone_out(settings):
+    old = replace(settings, jwt_secret=OLD_SECRET)
+    token, _ = issue_token({"subject": "acc:1", "role": "officer", "village_code": VILLAGE_A},
+                           old)
+    assert jwt.get_unverified_header(token)["kid"] == key_id(OLD_SECRET)
+    assert OLD_SECRET not in key_id(OLD_SECRET)
+    rotated = replace(settings, jwt_previous_secrets=f" {OLD_SECRET} ,")
+    assert verify_token(token, rotated).village_code == VILLAGE_A
+    with pytest.raises(Unauthenticated):  # once the old secret is dropped from the ring
+        verify_token(token, settings)
+    new, _ = issue_token({"subject": "acc:1", "role": "officer", "village_code": VILLAGE_A},
+                         rotated)
+    assert jwt.get_unverified_header(new)["kid"] == key_id(settings.jwt_secret)
+
+
+@pytest.mark.parametrize("changes", [
+    {"iss": "someone-else"}, {"aud": "another-api"}, {"iss": None}, {"aud": None}])
+def test_issuer_and_audience_are_checked(settings, changes):
+    now = datetime.now(UTC)
+    claims = {"sub": "x", "role": "regency_admin", "iat": now, "jti": "j",
+              "exp": now + timedelta(minutes=5), "iss": ISSUER, "aud": AUDIENCE, **changes}
+    claims = {name: value for name, value in claims.items() if value is not None}
+    token = jwt.encode(claims, settings.jwt_secret, algorithm="HS256",
+                       headers={"kid": key_id(settings.jwt_secret)})
+    with pytest.raises(Unauthenticated):
+        verify_token(token, settings)
+
+
+def test_a_token_without_kid_is_refused(settings):
+    token, _ = issue_token({"subject": "acc:1", "role": "regency_admin"}, settings)
+    claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], audience=AUDIENCE)
+    bare = jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+    with pytest.raises(Unauthenticated):
+        verify_token(bare, settings)
+
+
+@pytest.mark.parametrize("secret", [DEVELOPMENT_JWT_SECRET, "REPLACE_ME", "short-secret"])
+def test_public_or_placeholder_secrets_are_refused_outside_a_local_run(secret):
+    production = replace(Settings(), environment="production", jwt_secret=secret)
+    with pytest.raises(InsecureSecret):
+        check_secrets(production)
+    with pytest.raises(InsecureSecret):  # an earlier secret counts as much
+        check_secrets(replace(production, jwt_secret="x" * 48, jwt_previous_secrets=secret))
+    check_secrets(replace(production, environment="local"))
+    check_secrets(replace(production, jwt_secret="a-random-secret-" + "x" * 32))

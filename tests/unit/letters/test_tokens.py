@@ -25,7 +25,7 @@ def _valid(key, token, number=NUMBER, digest=DIGEST):
 def test_round_trip(key):
     token = tokens.make_token(key, LETTER_ID, NUMBER, DIGEST)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token)  # URL-safe, no padding
-    assert len(token) == 108
+    assert len(token) == 114  # version, key id, letter id, signature
     assert tokens.parse_token(token).letter_id == LETTER_ID
     assert _valid(key, token)
 
@@ -66,3 +66,39 @@ def test_content_digest_is_canonical():
 def test_missing_or_bad_key_fails_loudly(bad):
     with pytest.raises(tokens.SigningKeyMissing):
         tokens.load_signing_key(bad)
+
+
+def test_tokens_of_an_earlier_key_stay_valid_through_the_keyring(key):
+    """Rotation: the new key signs, the old key's public half still verifies its QR codes."""
+    old_token = tokens.make_token(key, LETTER_ID, NUMBER, DIGEST)
+    new_key = tokens.load_signing_key(tokens.new_signing_key())
+    ring = tokens.load_keyring(new_key, f" {tokens.public_key_text(key)} ,")
+    assert set(ring) == {tokens.key_id(key.public_key()), tokens.key_id(new_key.public_key())}
+    parsed = tokens.parse_token(old_token)
+    assert parsed.key_id == tokens.key_id(key.public_key())
+    assert tokens.signature_valid(ring, parsed, NUMBER, DIGEST)
+    assert not tokens.signature_valid(tokens.load_keyring(new_key), parsed, NUMBER, DIGEST)
+    new_token = tokens.make_token(new_key, LETTER_ID, NUMBER, DIGEST)
+    assert tokens.signature_valid(ring, tokens.parse_token(new_token), NUMBER, DIGEST)
+
+
+def test_version_1_tokens_printed_before_key_ids_still_verify(key):
+    import base64
+    import uuid
+
+    message = f"desa-letter-v1|{LETTER_ID}|{NUMBER}|{DIGEST}".encode()
+    raw = bytes([1]) + uuid.UUID(LETTER_ID).bytes + key.sign(message)
+    token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    assert len(token) == 108
+    parsed = tokens.parse_token(token)
+    assert parsed.version == 1 and parsed.key_id is None
+    other = tokens.load_signing_key(tokens.new_signing_key())
+    assert tokens.signature_valid(tokens.load_keyring(other, tokens.public_key_text(key)),
+                                  parsed, NUMBER, DIGEST)
+    assert not tokens.signature_valid(tokens.load_keyring(other), parsed, NUMBER, DIGEST)
+
+
+@pytest.mark.parametrize("bad", ["not base64!", "QUJD", tokens.new_signing_key() + "AA=="])
+def test_verify_keys_must_be_public_keys(key, bad):
+    with pytest.raises(tokens.SigningKeyMissing):
+        tokens.load_keyring(key, bad)
