@@ -11,6 +11,14 @@ from tests.integration.registry.support import person
 from tests.support.fakes import fake_family_number
 
 OUTBOX = Outbox("registry")
+# Names as the population register writes them (no digits): one word per round keeps every
+# round's people distinct.
+ROUND_WORDS = ["Ahmad", "Budi", "Cahya", "Dewi", "Eka", "Fajar", "Gita", "Hendra", "Indah",
+               "Joko"]
+
+
+def word(round_: int) -> str:
+    return ROUND_WORDS[(round_ - 1) % len(ROUND_WORDS)]
 
 
 def build(world, village: str, round_: int) -> None:
@@ -24,11 +32,11 @@ def build(world, village: str, round_: int) -> None:
         world.notes["villages seeded"] = True
     year = 1970 + round_
     head = world.do("registry", residents.register_resident, OUTBOX, village,
-                    person(date(year, 1, 5), "L", name=f"Kepala {round_}"), officer)
+                    person(date(year, 1, 5), "L", name=f"Kepala {word(round_)}"), officer)
     wife = world.do("registry", residents.register_resident, OUTBOX, village,
-                    person(date(year + 2, 2, 6), "P", name=f"Istri {round_}"), officer)
+                    person(date(year + 2, 2, 6), "P", name=f"Istri {word(round_)}"), officer)
     child = world.do("registry", residents.register_resident, OUTBOX, village,
-                     person(date(year + 30, 3, 7), "L", name=f"Anak {round_}",
+                     person(date(year + 30, 3, 7), "L", name=f"Anak {word(round_)}",
                             marital_status="Belum Kawin"), officer)
     number = fake_family_number()
     world.do("registry", families.register_family, OUTBOX, village, {
@@ -37,7 +45,7 @@ def build(world, village: str, round_: int) -> None:
                     {"nik": child["nik"], "relationship": 4}]}, officer)
     world.do("registry", life_events.record_life_event, OUTBOX, wife["nik"], {
         "type": "birth", "date": "2026-01-02", "place": "Puskesmas",
-        "child": {"name": f"Bayi {round_}", "sex": "P", "birth_place": "Serang",
+        "child": {"name": f"Bayi {word(round_)}", "sex": "P", "birth_place": "Serang",
                   "religion": "Islam"}}, village, officer)
     world.do("registry", life_events.record_life_event, OUTBOX, child["nik"], {
         "type": "move_out", "date": "2026-02-01", "destination": "Kota Serang",
@@ -50,5 +58,5 @@ def build(world, village: str, round_: int) -> None:
              username=f"dr.{village}.{round_}", password="long-enough-pass-1",
              village_code=village, actor=None)
     world.do("registry", villages.update_village, OUTBOX, village,
-             {"head_name": f"Kepala Desa {round_}"}, {**officer, "role": "head"})
+             {"head_name": f"Kepala Desa {word(round_)}"}, {**officer, "role": "head"})
     world.notes.setdefault("residents", {}).setdefault(village, []).append(head["nik"])
