@@ -18,7 +18,6 @@ from services.common import roles
 from services.common.errors import DesaError
 from services.registry import domain as registry_domain
 
-IMPORT_TIMEOUT_SECONDS = 180.0
 PER_PAGE = 20
 QUEUE = ("submitted", "checked", "issued", "rejected")
 STAFF = roles.VILLAGE_STAFF
@@ -199,9 +198,10 @@ def office_family(number: str):
 @blueprint.route("/kantor/impor", methods=["GET", "POST"])
 @web.login_required(*roles.RESIDENT_MANAGERS)
 def office_import():
-    """CSV import: a check first (nothing written), then the import; errors per row."""
+    """CSV import: a check first (nothing written), then the import. Both run as a registry
+    background job; the form hands over to the job's page, which follows it to its report."""
     _, code, _, acting = _office()
-    report, message = None, None
+    message = None
     if request.method == "POST":
         upload = request.files.get("berkas")
         dry_run = request.form.get("aksi") != "impor"
@@ -214,17 +214,40 @@ def office_import():
             except UnicodeDecodeError:
                 text, message = None, "Berkas harus CSV teks (UTF-8)."
             if text is not None:
-                registry = services(timeout=IMPORT_TIMEOUT_SECONDS).registry
                 try:
-                    report = registry.import_residents(code, text, dry_run, acting)
+                    job = services().registry.start_import(code, text, dry_run, acting)
                 except DesaError as error:
-                    if error.http_status != 422 or "rows" not in error.fields:
-                        _, message = _refusal(error)
-                    else:
-                        report = {"dry_run": False, "imported": 0, "families": 0,
-                                  "rows": None, "errors": error.fields["rows"]}
-    return web.page("office/import.html", code=400 if message else 200, report=report,
+                    _, message = _refusal(error)
+                else:
+                    return redirect(url_for("portal.office_import_job", job_id=job["id"]), 303)
+    return web.page("office/import.html", code=400 if message else 200, report=None,
                     message=message)
+
+
+@blueprint.route("/kantor/impor/<job_id>")
+@web.login_required(*roles.RESIDENT_MANAGERS)
+def office_import_job(job_id: str):
+    """One import job: its progress while it runs (the page reloads itself every 2 s, no
+    script needed), then the report, or the per-row errors of a file that imported nothing."""
+    _, code, _, _ = _office()
+    job = services().registry.get_import(job_id, code)
+    report, message = None, None
+    if job["status"] == "succeeded":
+        report = job["report"]
+    elif job["status"] == "failed":
+        error = job.get("error") or {}
+        rows = (error.get("fields") or {}).get("rows")
+        if rows:
+            report = {"dry_run": job["dry_run"], "imported": 0, "families": 0, "rows": None,
+                      "errors": rows}
+        else:
+            message = error.get("message") or "Impor gagal; tidak ada yang disimpan."
+    running = job["status"] in ("queued", "running")
+    response = web.page("office/import.html", report=report, message=message, job=job,
+                        running=running)
+    if running:
+        response.headers["Refresh"] = "2"
+    return response
 
 
 # -- finance --------------------------------------------------------------------------------
