@@ -36,7 +36,9 @@ def fake_nik(i: int) -> str:
 
 
 def person(i: int) -> dict:
-    return {"nik": fake_nik(i), "name": f"Warga Uji {i}", "sex": "L", "birth_place": "Serang",
+    # Names are written as the population register writes them: letters, no digits.
+    name = "Warga Uji " + "".join("ABCDEFGHIJ"[int(digit)] for digit in str(i))
+    return {"nik": fake_nik(i), "name": name, "sex": "L", "birth_place": "Serang",
             "birth_date": f"1990-01-{1 + i % 28:02d}", "religion": "Islam",
             "marital_status": "Kawin", "occupation": "Petani", "education": "SLTA/Sederajat",
             "address": {"dusun": "Dusun I", "rw": "001", "rt": "002"}}
