@@ -4,7 +4,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.common import clock
 from services.common.fields import load
 from services.common.outbox import Outbox
 from services.common.pagination import fetch_page
@@ -45,9 +44,7 @@ def create(session: Session, outbox: Outbox, village_code: str, data: dict, scop
     records.check_editor(actor, "record organisations")
     payload = load(schemas.OrganisationCreate(), data)
     records.check_village(village_code, scope)
-    moment = clock.now()
-    org = Organisation(village_code=village_code, created_at=moment, updated_at=moment,
-                       updated_by=records.actor_summary(actor), **payload)
+    org = records.new_record(Organisation, village_code, actor, **payload)
     session.add(org)
     return _save(session, outbox, org)
 
@@ -57,10 +54,7 @@ def change(session: Session, outbox: Outbox, org_id: str, data: dict, scope: str
     records.check_editor(actor, "change organisations")
     changes = load(schemas.OrganisationChange(), data)
     org = records.load(session, Organisation, org_id, scope, "Organisation", lock=True)
-    for name, value in changes.items():
-        setattr(org, name, value)
-    org.updated_at = clock.now()
-    org.updated_by = records.actor_summary(actor)
+    records.apply_changes(org, changes, actor)
     return _save(session, outbox, org)
 
 

@@ -125,9 +125,7 @@ def create_post(session: Session, outbox: Outbox, village_code: str, data: dict,
     records.check_editor(actor, "write posts")
     payload = load(schemas.PostCreate(), data)
     records.check_village(village_code, scope)
-    moment = clock.now()
-    post = Post(village_code=village_code, created_at=moment, updated_at=moment,
-                updated_by=records.actor_summary(actor), **payload)
+    post = records.new_record(Post, village_code, actor, **payload)
     session.add(post)
     return _save_post(session, outbox, post, was_published=False)
 
@@ -211,9 +209,7 @@ def create_album(session: Session, outbox: Outbox, village_code: str, data: dict
     records.check_editor(actor, "make albums")
     payload = load(schemas.AlbumCreate(), data)
     records.check_village(village_code, scope)
-    moment = clock.now()
-    album = Album(id=uuid.uuid4(), village_code=village_code, created_at=moment,
-                  updated_at=moment, updated_by=records.actor_summary(actor), **payload)
+    album = records.new_record(Album, village_code, actor, id=uuid.uuid4(), **payload)
     session.add(album)
     session.flush()
     return events.emit_album(session, outbox, album_dict(session, album))
@@ -224,10 +220,7 @@ def change_album(session: Session, outbox: Outbox, album_id: str, data: dict,
     records.check_editor(actor, "change albums")
     changes = load(schemas.AlbumChange(), data)
     album = records.load(session, Album, album_id, scope, "Album", lock=True)
-    for name, value in changes.items():
-        setattr(album, name, value)
-    album.updated_at = clock.now()
-    album.updated_by = records.actor_summary(actor)
+    records.apply_changes(album, changes, actor)
     session.flush()
     return events.emit_album(session, outbox, album_dict(session, album))
 

@@ -35,6 +35,21 @@ def actor_summary(actor: dict | None) -> dict | None:
     return {"role": actor.get("role"), "username": actor.get("username")}
 
 
+def new_record(model: type, village_code: str, actor: dict, **values):
+    """A new row of `model` for the village, stamped as created and last changed by `actor`."""
+    moment = clock.now()
+    return model(village_code=village_code, created_at=moment, updated_at=moment,
+                 updated_by=actor_summary(actor), **values)
+
+
+def apply_changes(entity, changes: dict, actor: dict) -> None:
+    """Set the changed fields and stamp the row as last changed now by `actor`."""
+    for name, value in changes.items():
+        setattr(entity, name, value)
+    entity.updated_at = clock.now()
+    entity.updated_by = actor_summary(actor)
+
+
 def check_editor(actor: dict, doing: str) -> None:
     domain.check_role((actor or {}).get("role"), domain.EDITORS, doing)
 

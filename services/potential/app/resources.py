@@ -27,9 +27,7 @@ def create(session: Session, outbox: Outbox, village_code: str, data: dict, scop
     payload = load(schemas.ResourceCreate(), data)
     records.check_village(village_code, scope)
     domain.check_units(payload["kind"], payload["unit"])
-    moment = clock.now()
-    resource = Resource(village_code=village_code, created_at=moment, updated_at=moment,
-                        updated_by=records.actor_summary(actor), **payload)
+    resource = records.new_record(Resource, village_code, actor, **payload)
     session.add(resource)
     session.flush()
     return events.emit_resource(session, outbox, resource_dict(resource))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.common import clock
 from services.common.fields import load
 from services.common.outbox import Outbox
 from services.common.pagination import fetch_page
@@ -45,9 +44,7 @@ def create(session: Session, outbox: Outbox, village_code: str, data: dict, scop
     records.check_editor(actor, "record tourism sites")
     payload = load(schemas.TourismSiteCreate(), data)
     records.check_village(village_code, scope)
-    moment = clock.now()
-    site = TourismSite(village_code=village_code, created_at=moment, updated_at=moment,
-                       updated_by=records.actor_summary(actor), **payload)
+    site = records.new_record(TourismSite, village_code, actor, **payload)
     session.add(site)
     return _save(session, outbox, site)
 
@@ -57,10 +54,7 @@ def change(session: Session, outbox: Outbox, site_id: str, data: dict, scope: st
     records.check_editor(actor, "change tourism sites")
     changes = load(schemas.TourismSiteChange(), data)
     site = records.load(session, TourismSite, site_id, scope, "Tourism site", lock=True)
-    for name, value in changes.items():
-        setattr(site, name, value)
-    site.updated_at = clock.now()
-    site.updated_by = records.actor_summary(actor)
+    records.apply_changes(site, changes, actor)
     return _save(session, outbox, site)
 
 
