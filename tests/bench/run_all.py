@@ -1,4 +1,7 @@
-"""`make bench`: runs every tests/bench/bench_*.py `main()` in turn; each prints its own table.
+"""`make bench`: runs every tests/bench/bench_*.py `main()` in turn, then prints one table.
+
+Each benchmark prints its own detail and records its summary rows (path, baseline, figure,
+ratio, goal, met?) with tests/bench/summary.py; the table of all of them comes last.
 
 Benchmarks are not part of `make test`: pytest collects test_*.py files only, never bench_*.py.
 """
@@ -10,6 +13,8 @@ import time
 import traceback
 import warnings
 from pathlib import Path
+
+from tests.bench import summary
 
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -27,12 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         print(f"\n== {name} ==", flush=True)
         began = time.monotonic()
+        summary.begin(name.removeprefix("bench_"))
         try:
             importlib.import_module(f"tests.bench.{name}").main()
         except Exception:  # noqa: BLE001 - report and go on with the next benchmark
             traceback.print_exc()
             failed.append(name)
         print(f"({name} took {time.monotonic() - began:.1f} s)", flush=True)
+    print("\n== summary (every figure beside its baseline, measured in this run) ==")
+    print(summary.render(summary.rows()) if summary.rows() else "no benchmark recorded a row")
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
     return 1 if failed else 0
