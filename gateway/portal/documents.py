@@ -1,23 +1,13 @@
 """Files through the portal: uploads checked before they are stored, downloads streamed."""
 from __future__ import annotations
 
-from flask import Response, current_app, stream_with_context
+from flask import Response
 from werkzeug.datastructures import FileStorage
 
+from gateway.documents import download, store
 from services.common.errors import ValidationFailed
-from services.common.objectstore import ObjectStoreClient, documents_store
 from services.common.sniffing import sniff_document
 from services.letters.domain import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
-
-CHUNK = 64 * 1024
-
-
-def store() -> ObjectStoreClient:
-    """The gateway app's one object store client (shared with the API routes)."""
-    extensions = current_app.extensions["desa"]
-    if "documents" not in extensions:
-        extensions["documents"] = documents_store(extensions["settings"])
-    return extensions["documents"]
 
 
 def read_attachment(upload: FileStorage, field: str) -> tuple[bytes, str]:
@@ -42,8 +32,5 @@ def attach(letters, letter_id: str, kind: str, upload: tuple[bytes, str, str | N
 
 
 def stream(location: dict, content_type: str, disposition: str = "attachment") -> Response:
-    chunks = store().stream(location["key"], CHUNK)
-    return Response(stream_with_context(chunks), mimetype=content_type, headers={
-        "Content-Length": str(location["size"]),
-        "Content-Disposition": f'{disposition}; filename="{location["filename"]}"',
-        "Cache-Control": "private, no-store"})
+    return download(location, content_type=content_type, disposition=disposition,
+                    headers={"Cache-Control": "private, no-store"})

@@ -10,18 +10,17 @@ from __future__ import annotations
 import base64
 import re
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from werkzeug.utils import secure_filename
 
+from gateway import documents
 from gateway.auth import current_actor, public, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
 from services.common.errors import NotFound, ValidationFailed
-from services.common.objectstore import ObjectStoreClient, documents_store
 from services.common.sniffing import SNIFF_BYTES, sniff_document
 from services.finance import schemas
 from services.finance.domain.payments import EVIDENCE_TYPES, MAX_EVIDENCE_BYTES
@@ -41,13 +40,6 @@ def _year(year: str) -> int:
     if not YEAR.match(year):
         raise NotFound("No budget for that year")
     return int(year)
-
-
-def _documents() -> ObjectStoreClient:
-    extensions = current_app.extensions["desa"]
-    if "documents" not in extensions:
-        extensions["documents"] = documents_store(extensions["settings"])
-    return extensions["documents"]
 
 
 def _file(limit: int) -> tuple[bytes, str]:
@@ -300,7 +292,7 @@ def add_evidence(form: dict, request_id: str):
     # Refuse early; the service checks the stored bytes again.
     content_type = sniff_document(data[:SNIFF_BYTES], len(data), EVIDENCE_TYPES,
                                   MAX_EVIDENCE_BYTES)
-    _documents().put_bytes(target["key"], data, content_type)
+    documents.store().put_bytes(target["key"], data, content_type)
     return respond(finance.record_evidence(request_id, {"key": target["key"],
                                                         "filename": filename},
                                            scope, actor.as_dict()), 201)
@@ -317,13 +309,7 @@ def download_evidence(request_id: str, evidence_id: str):
     actor = current_actor()
     found = services().finance.open_evidence(request_id, evidence_id, scope_for(actor),
                                              actor.as_dict())
-    # The name is the uploader's: only safe characters reach the header.
-    filename = secure_filename(found["filename"]) or "evidence"
-    return Response(stream_with_context(_documents().stream(found["key"])),
-                    mimetype=found["content_type"], headers={
-                        "Content-Length": str(found["size"]),
-                        "Content-Disposition": f'attachment; filename="{filename}"',
-                        "X-Content-SHA256": found["sha256"]})
+    return documents.download(found)
 
 
 def _step(step: str, request_id: str, body: dict | None = None):

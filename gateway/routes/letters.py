@@ -8,17 +8,17 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from flask import Response, current_app, request, stream_with_context
+from flask import Response, request
 from flask_smorest import Blueprint
 from werkzeug.datastructures import FileStorage
 
+from gateway import documents
 from gateway.auth import current_actor, public, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
 from services.common.errors import ValidationFailed
-from services.common.objectstore import ObjectStoreClient, documents_store
 from services.common.sniffing import sniff_document
 from services.letters.domain import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from services.letters.schemas import (
@@ -47,14 +47,6 @@ VILLAGE_USERS = (roles.RESIDENT, *roles.LETTER_CLERKS, roles.REGENCY_ADMIN)
 OFFICE = (*roles.LETTER_CLERKS, roles.REGENCY_ADMIN)
 REQUESTERS = (roles.RESIDENT, *roles.LETTER_CLERKS)
 CHUNK = 64 * 1024
-
-
-def _documents() -> ObjectStoreClient:
-    """One object store client per gateway app (the minio client is thread-safe)."""
-    extensions = current_app.extensions["desa"]
-    if "documents" not in extensions:
-        extensions["documents"] = documents_store(extensions["settings"])
-    return extensions["documents"]
 
 
 def _upload(what: str) -> FileStorage:
@@ -215,7 +207,7 @@ def add_attachment(form: dict, letter_id: str):
     data, filename = _uploaded_file(MAX_ATTACHMENT_BYTES)
     # Refused here before it is stored; the service checks the stored bytes again.
     content_type = sniff_document(data, len(data), ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES)
-    _documents().put_bytes(target["key"], data, content_type)
+    documents.store().put_bytes(target["key"], data, content_type)
     return respond(letters.record_attachment(letter_id, {
         "key": target["key"], "kind": form["kind"], "filename": filename}, scope,
         actor.as_dict()), 201)
@@ -230,7 +222,7 @@ def add_attachment(form: dict, letter_id: str):
 def download_pdf(letter_id: str):
     actor = current_actor()
     location = services().letters.open_pdf(letter_id, scope_for(actor), actor.as_dict())
-    return _stream(location)
+    return documents.download(location)
 
 
 @blp.route("/letters/<letter_id>/attachments/<attachment_id>", methods=["GET"])
@@ -242,19 +234,7 @@ def download_attachment(letter_id: str, attachment_id: str):
     actor = current_actor()
     location = services().letters.open_attachment(letter_id, attachment_id, scope_for(actor),
                                                    actor.as_dict())
-    return _stream(location)
-
-
-def _stream(location: dict) -> Response:
-    """Stream a stored document; the object is opened first, so storage that is down answers
-    503 before any byte is sent."""
-    chunks = _documents().stream(location["key"], CHUNK)
-    return Response(stream_with_context(chunks), mimetype=location["content_type"], headers={
-        "Content-Length": str(location["size"]),
-        "Content-Disposition": f'attachment; filename="{location["filename"]}"',
-        "X-Content-SHA256": location["sha256"],
-        "X-Content-Type-Options": "nosniff",
-    })
+    return documents.download(location)
 
 
 # -- signed letters waiting for their PDF ----------------------------------------------------
@@ -262,10 +242,11 @@ def _stream(location: dict) -> Response:
 PDF_OPERATORS = (roles.OPERATOR, roles.REGENCY_ADMIN, *roles.LETTER_CLERKS)
 
 
-def _issue_scope() -> str | None:
-    """Operators see these lists regency-wide: they carry no resident data."""
+def _issue_scope(village: str | None = None) -> str | None:
+    """Operators see these lists regency-wide: they carry no resident data. Village staff
+    asking for another village's list get 403, as for any other village's path."""
     actor = current_actor()
-    return None if actor.role == roles.OPERATOR else scope_for(actor)
+    return None if actor.role == roles.OPERATOR else scope_for(actor, village)
 
 
 @blp.route("/letters/parked", methods=["GET"])
@@ -274,7 +255,8 @@ def _issue_scope() -> str | None:
 @blp.response(200, IssueStateSchema(many=True))
 def list_parked_letters(query: dict):
     """Signed letters whose PDF failed too often (object storage down) and wait for a retry."""
-    return respond(services().letters.list_parked_letters(_issue_scope(), query["village"]))
+    return respond(services().letters.list_parked_letters(_issue_scope(query["village"]),
+                                                          query["village"]))
 
 
 @blp.route("/letters/<letter_id>/issue", methods=["POST"])

@@ -8,17 +8,17 @@ them again and makes the thumbnail.
 """
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from gateway import documents
 from gateway.auth import current_actor, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
 from services.common.errors import ValidationFailed
-from services.common.objectstore import ObjectStoreClient, documents_store
 from services.potential import images, schemas
 
 blp = Blueprint("potential", __name__, url_prefix="/api/v1",
@@ -27,13 +27,6 @@ blp = Blueprint("potential", __name__, url_prefix="/api/v1",
 
 WRITERS = roles.POTENTIAL_EDITORS
 READERS = roles.POTENTIAL_READERS
-
-
-def documents() -> ObjectStoreClient:
-    extensions = current_app.extensions["desa"]
-    if "documents" not in extensions:
-        extensions["documents"] = documents_store(extensions["settings"])
-    return extensions["documents"]
 
 
 class PhotoForm(Schema):
@@ -62,7 +55,7 @@ def _photo(owner_kind: str, owner_id: str):
                                fields={"file": ["Missing file."]})
     data = upload.stream.read(images.MAX_PHOTO_BYTES + 1)
     content_type = images.sniff_image(data)  # 415 here, before anything is stored
-    documents().put_bytes(target["key"], data, content_type)
+    documents.store().put_bytes(target["key"], data, content_type)
     return respond(potential.record_photo(owner_kind, owner_id, {
         "key": target["key"], "caption": request.form.get("caption")}, scope,
         actor.as_dict()), 201)

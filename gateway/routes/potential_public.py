@@ -7,12 +7,13 @@ for them). A photo answers with its SHA-256 as ETag, so a cache revalidates with
 """
 from __future__ import annotations
 
-from flask import Response, request, stream_with_context
+from flask import Response, request
 from flask_smorest import Blueprint
 
+from gateway import documents
 from gateway.auth import bearer_token, current_actor, public
 from gateway.http import respond
-from gateway.routes.potential import _args, documents
+from gateway.routes.potential import _args
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
@@ -23,7 +24,6 @@ blp = Blueprint("potential-public", __name__, url_prefix="/api/v1",
                             "tourism and organisations, and search across all villages.")
 
 PUBLIC_MAX_AGE = 300  # seconds a shared cache may keep a public photo before revalidating
-CHUNK = 64 * 1024
 LISTS = {"businesses": schemas.PublicBusinessPage, "tourism-sites": schemas.PublicTourismSitePage,
          "organisations": schemas.PublicOrganisationPage, "posts": schemas.PublicPostPage,
          "albums": schemas.PublicAlbumPage}
@@ -93,9 +93,7 @@ def _serve(photo_id: str, variant: str) -> Response:
         headers["Vary"] = "Authorization"
     if request.if_none_match.contains(etag):
         return Response(status=304, headers=headers)
-    chunks = documents().stream(found["key"], CHUNK)
-    return Response(stream_with_context(chunks), mimetype=found["content_type"],
-                    headers=headers)
+    return documents.download(found, disposition=None, headers=headers)
 
 
 @blp.route("/photos/<photo_id>", methods=["GET"])

@@ -169,6 +169,10 @@ def test_a_signing_while_storage_is_down_waits_then_an_operator_issues_it(
         "GET", "/api/v1/letters/parked", "officer_a").get_json()]
     assert letter["id"] not in [row["id"] for row in gw_down.request(
         "GET", "/api/v1/letters/parked", "officer_b").get_json()]
+    assert gw_down.request("GET", f"/api/v1/letters/parked?village={VILLAGE_A}",
+                           "officer_b").status_code == 403  # not an empty list
+    assert letter["id"] in [row["id"] for row in gw_down.request(
+        "GET", f"/api/v1/letters/parked?village={VILLAGE_A}", "officer_a").get_json()]
     assert gw_down.request("POST", f"/api/v1/letters/{letter['id']}/issue",
                            "officer_b").status_code == 404
 
