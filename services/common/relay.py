@@ -6,6 +6,9 @@ stops publishing before a standby takes over (decision 0021). A pass takes a bat
 publishes them with `mandatory=True` on a channel in confirm mode, waiting for confirms once per
 segment (a run of rows with no aggregate twice) instead of once per row, and marks the confirmed
 ones sent in one UPDATE. A crash between publish and mark re-publishes: consumers are idempotent.
+Between passes the active relay LISTENs on its service's outbox channel (the lock session does):
+a commit that recorded events wakes it at once, and the poll interval is only the fallback
+(decision 0095).
 
 A row the broker returns (unroutable: a topology fault, since every exchange has a journal queue
 bound to `#`) or rejects is not marked sent: it is retried with backoff, and after
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import threading
 import time
 import zlib
@@ -29,6 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from services.common.config import get_settings
 from services.common.db import make_engine
+from services.common.outbox import notify_channel
 from services.common.tables import outbox as _OUTBOX
 from services.common.topology import consumed_types, declare_on, event_exchange
 
@@ -325,6 +330,28 @@ class Relay:
                       "status)", count, extra={"service": self.service})
 
     # -- loop -------------------------------------------------------------------------------
+    @staticmethod
+    def _wait_for_events(lock: Connection, stop: threading.Event, poll: float) -> None:
+        """Until a NOTIFY of a commit that recorded events reaches the lock session, or `poll`
+        seconds pass. Notifications that arrived during the last pass's statements wake it at
+        once, so a commit between the pass's query and this wait is never slept through."""
+        dbapi = lock.connection.dbapi_connection
+        if not hasattr(dbapi, "notifies"):  # not psycopg2: poll only
+            stop.wait(poll)
+            return
+        until = time.monotonic() + poll
+        try:
+            while not dbapi.notifies and not stop.is_set():
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    break
+                # In slices, so a stop is noticed within half a second whatever the poll.
+                select.select([dbapi], [], [], min(remaining, 0.5))
+                dbapi.poll()
+            dbapi.notifies.clear()
+        except Exception as exc:  # noqa: BLE001 - the lock session is gone
+            raise LockLost(f"lock session failed: {exc!r}") from exc
+
     def run(self, stop: threading.Event, poll_seconds: float | None = None) -> None:
         poll = poll_seconds if poll_seconds is not None else get_settings().relay_poll_seconds
         backoff = poll
@@ -335,10 +362,11 @@ class Relay:
                         stop.wait(self.standby_seconds)  # another relay is active
                         continue
                     log.info("relay active", extra={"service": self.service})
+                    lock.execute(sa.text(f'LISTEN "{notify_channel(self.service)}"'))
                     self._announce_set_aside(lock)
                     while not stop.is_set():
                         if not self.publish_pending(lock):
-                            stop.wait(poll)
+                            self._wait_for_events(lock, stop, poll)
                         backoff = poll
             except LockLost as exc:
                 log.error("relay lost its advisory lock; stopped publishing until it holds it "

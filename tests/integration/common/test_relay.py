@@ -287,3 +287,22 @@ def test_two_relays_for_one_service_keep_order_without_duplicates(kernel_db, lis
         t.join(timeout=10)
     assert [b["event_id"] for b in bodies] == ids
     assert listener(1, timeout=0.3) == []
+
+
+def test_a_commit_wakes_the_relay_at_once_instead_of_at_its_next_poll(kernel_db, listener):
+    """LISTEN/NOTIFY: with a 30 s poll, events still leave within a second of their commit."""
+    stop = threading.Event()
+    relay = Relay(KERNEL, engine=kernel_db)
+    thread = threading.Thread(target=relay.run, args=(stop, 30.0), daemon=True)
+    thread.start()
+    try:
+        _wait_for(lambda: _lock_holder(kernel_db))
+        time.sleep(0.3)  # the relay has found nothing to publish and sleeps on its channel
+        for _ in range(3):
+            started = time.monotonic()
+            ids = record(kernel_db, 5)
+            assert [b["event_id"] for b in listener(5, timeout=5)] == ids
+            assert time.monotonic() - started < 1.0
+    finally:
+        stop.set()
+        thread.join(timeout=5)
