@@ -183,6 +183,42 @@ def seed_demo_command(credentials_file: Path) -> None:
                    .rstrip())
 
 
+@seed.command("synthetic")
+@click.option("--villages", "village_count", type=click.IntRange(1, None), default=None,
+              help="How many villages, in code order (default: every village of the regency).")
+@click.option("--village", "village_codes", multiple=True, metavar="CODE",
+              help="Only these villages (repeatable); overrides --villages.")
+@click.option("--residents", type=click.IntRange(1, 100_000), default=5000, show_default=True,
+              help="Residents per village.")
+@click.option("--seed", "seed_value", type=int, default=1, show_default=True,
+              help="The same seed gives the same people.")
+def seed_synthetic_command(village_count: int | None, village_codes: tuple[str, ...],
+                           residents: int, seed_value: int) -> None:
+    """Bulk-load synthetic residents and families (COPY) into villages without residents.
+
+    For benchmark and load-test databases: it writes no events and no backup capture rows
+    (decision 0090); `desa republish` announces the result to consumers if they need it.
+    """
+    from services.registry.reference import serang_villages
+    from services.registry.seed import seed_villages
+    from services.registry.synthetic_load import VillagesNotEmpty, load_population
+
+    with registry_session() as (session, outbox):
+        seed_villages(session, outbox)
+    codes = list(village_codes) or [v.code for v in serang_villages()][:village_count]
+    with _engine("registry") as engine:
+        try:
+            report = load_population(
+                engine, codes, residents, seed_value,
+                progress=lambda code, total: click.echo(f"  {code}: {total:,} residents so far"))
+        except VillagesNotEmpty as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"loaded {report.residents:,} residents in {report.families:,} families into "
+               f"{report.villages} villages in {report.seconds:.1f} s "
+               f"({report.residents / max(report.seconds, 1e-9):,.0f} residents/s); no events "
+               "were written (desa republish announces them)")
+
+
 # -- accounts ------------------------------------------------------------------------------------
 @cli.group()
 def account() -> None:

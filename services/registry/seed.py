@@ -2,19 +2,17 @@
 
 Both are idempotent: running them again changes nothing and emits no event. They never commit:
 the caller runs them in a unit of work (services/common/service.py).
-Demo NIKs and No. KK are valid in form but clearly fake (district 360405, serials 9xxx, names
-ending in "Contoh"); DOMAIN.md forbids real NIKs in demo data.
+Demo people come from the synthetic population generator: NIKs and No. KK valid in form but
+clearly fake (serials 9xxx); DOMAIN.md forbids real NIKs in demo data.
 """
 from __future__ import annotations
-
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.common import clock, letter_numbers
 from services.common.outbox import Outbox
-from services.registry import domain, events, identity, models
+from services.registry import events, models, synthetic
 from services.registry.app import accounts, residents, villages
 from services.registry.reference import serang_villages
 
@@ -68,62 +66,19 @@ def seed_villages(session: Session, outbox: Outbox) -> int:
 
 
 # -- demo village --------------------------------------------------------------------------------
-_HEADS = ("Ahmad", "Budi", "Dedi", "Eko", "Fajar", "Hendra", "Iwan", "Joko", "Rudi", "Slamet")
-_WIVES = ("Siti", "Dewi", "Fitri", "Lina", "Nur", "Rina", "Sri", "Tuti", "Wati", "Yuni")
-_CHILDREN = (("Rizki", "L"), ("Putri", "P"), ("Bayu", "L"), ("Ayu", "P"), ("Dimas", "L"),
-             ("Intan", "P"), ("Galih", "L"), ("Nabila", "P"), ("Arif", "L"), ("Zahra", "P"))
-_OCCUPATIONS = ("Petani", "Wiraswasta", "Buruh Harian Lepas", "Nelayan", "Pedagang",
-                "Karyawan Swasta", "Guru", "Sopir", "Petani", "Wiraswasta")
-
-
-def _nik(birth: date, sex: str, serial: int) -> str:
-    day = birth.day + (identity.FEMALE_DAY_OFFSET if sex == domain.FEMALE else 0)
-    return f"{DEMO_DISTRICT_PREFIX}{day:02d}{birth:%m%y}{serial:04d}"
+DEMO_FAMILIES = 10
+DEMO_SEED = 2001
 
 
 def demo_people() -> list[dict]:
-    """About 40 fake residents in 10 families, as register_resident data (heads first)."""
-    people, serial = [], 9000
-    for index in range(10):
-        number = f"{DEMO_DISTRICT_PREFIX}1503{15 + index % 8:02d}{9001 + index:04d}"
-        address = {"dusun": f"Dusun {('I', 'II', 'III')[index % 3]}", "rw": index % 3 + 1,
-                   "rt": index % 5 + 1, "street": f"Kp. Contoh {index + 1}"}
-        religion = "Kristen" if index == 7 else "Islam"
-        head_birth = date(1968 + index * 2, index % 12 + 1, 3 + index)
-        wife_birth = date(1971 + index * 2, (index + 5) % 12 + 1, 10 + index)
-        members = [
-            (_HEADS[index], domain.MALE, head_birth, 1, "Kawin", _OCCUPATIONS[index], "SLTA"),
-            (_WIVES[index], domain.FEMALE, wife_birth, 3, "Kawin", "Mengurus Rumah Tangga",
-             "SLTP"),
-        ]
-        for offset in range(1 if index in (3, 7) else 2):
-            name, sex = _CHILDREN[(index + offset * 3) % len(_CHILDREN)]
-            birth = date(wife_birth.year + 22 + offset * 3, (index + offset) % 12 + 1, 5 + offset)
-            members.append((name, sex, birth, 4, "Belum Kawin", "Pelajar/Mahasiswa",
-                            "SLTA" if birth.year < 2008 else "SD"))
-        if index % 4 == 0:
-            members.append(("Mbah " + _HEADS[(index + 5) % 10], domain.MALE,
-                            date(1945 + index, 8, 17), 7, "Cerai Mati", "Tidak Bekerja",
-                            "Tidak Sekolah"))
-        head_name, wife_name = f"{_HEADS[index]} Contoh", f"{_WIVES[index]} Contoh"
-        head_nik = wife_nik = None
-        for given, sex, birth, relationship, marital, occupation, education in members:
-            serial += 1
-            nik = _nik(birth, sex, serial)
-            person = {
-                "nik": nik, "name": f"{given} Contoh", "sex": sex, "birth_place": "Serang",
-                "birth_date": birth.isoformat(), "religion": religion,
-                "marital_status": marital, "occupation": occupation, "education": education,
-                "family_number": number, "relationship": relationship, "address": address,
-                "ektp_status": "Sudah Rekam" if birth.year < 2008 else "Belum Wajib",
-            }
-            if relationship == 4:
-                person.update(father_name=head_name, father_nik=head_nik,
-                              mother_name=wife_name, mother_nik=wife_nik)
-            head_nik = nik if relationship == 1 else head_nik
-            wife_nik = nik if relationship == 3 else wife_nik
-            people.append(person)
-    return people
+    """About 35-45 fake residents in 10 families, as register_resident data (heads first).
+
+    The synthetic population generator's families (services/registry/synthetic.py), the same
+    that `desa seed synthetic` loads for a whole regency.
+    """
+    population = synthetic.VillagePopulation(DEMO_VILLAGE, DEMO_SEED, synthetic.SerialBook())
+    return [person for family in population.families(DEMO_FAMILIES)
+            for person in family.members]
 
 
 def seed_demo(session: Session, outbox: Outbox, credentials: dict) -> dict:

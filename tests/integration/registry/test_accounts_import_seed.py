@@ -244,8 +244,10 @@ def test_seed_demo_is_idempotent(registry, db, rows):
 
     assert registry.search_residents(seed.DEMO_VILLAGE, per_page=100)["total"] == \
         first["residents"]
-    assert all(r["nik"].startswith("360405") and r["nik"][12] == "9" and r["warnings"] == []
-               for r in registry.search_residents(seed.DEMO_VILLAGE, per_page=100)["items"])
+    # Fake numbers (9xxx serials) of known districts: most first issued in the village's own.
+    demo = registry.search_residents(seed.DEMO_VILLAGE, per_page=100)["items"]
+    assert all(r["nik"][12] == "9" and r["warnings"] == [] for r in demo)
+    assert sum(r["nik"].startswith("360405") for r in demo) > len(demo) * 0.8
     village = registry.get_village(seed.DEMO_VILLAGE)
     assert village["head_name"] and village["office_address"] and village["internet_installed"]
     # Existing accounts keep their password; the resident PIN is the one asked for.
