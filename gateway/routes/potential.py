@@ -3,8 +3,8 @@ tourism sites, resources, the profile, posts, albums, photos, follow-ups and reg
 
 Officers, secretaries and heads write in their own village; the regency admin reads every
 village. Photos never travel over RPC: the service authorises and names the object, the
-gateway puts the bytes there after sniffing them (415 when not an image), the service checks
-them again and makes the thumbnail.
+gateway puts the bytes there after sniffing and decoding them (415 when not an image) with
+their metadata stripped (decision 0052), the service checks them again and makes the thumbnail.
 """
 from __future__ import annotations
 
@@ -54,8 +54,9 @@ def _photo(owner_kind: str, owner_id: str):
         raise ValidationFailed("Send the photo as a multipart field named 'file'.",
                                fields={"file": ["Missing file."]})
     data = upload.stream.read(images.MAX_PHOTO_BYTES + 1)
-    content_type = images.sniff_image(data)  # 415 here, before anything is stored
-    documents.store().put_bytes(target["key"], data, content_type)
+    # 415 here, before anything is stored; what is stored has no metadata (GPS!) to begin with
+    photo = images.prepare(data, with_thumbnail=False)
+    documents.store().put_bytes(target["key"], photo.data, photo.content_type)
     return respond(potential.record_photo(owner_kind, owner_id, {
         "key": target["key"], "caption": request.form.get("caption")}, scope,
         actor.as_dict()), 201)

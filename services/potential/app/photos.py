@@ -2,7 +2,8 @@
 
 Upload in two calls, as finance's evidence: `target` authorises and names the object, the
 gateway puts the bytes there, `record` reads them back, checks they are an image, stores a
-thumbnail and records the photo. A photo is public exactly when what it belongs to is public:
+thumbnail and records the photo. Stored originals and thumbnails carry no metadata (EXIF, GPS,
+XMP: decision 0052). A photo is public exactly when what it belongs to is public:
 an active business, a tourism site, a published post or album, the profile.
 """
 from __future__ import annotations
@@ -72,19 +73,22 @@ def record(session: Session, outbox: Outbox, store: ObjectStoreClient, owner_kin
         raise ValidationFailed("Not a photo key of this village", fields={"key": ["Unknown."]})
     data = store.get_bytes(key)
     try:
-        content_type = images.sniff_image(data)
-        width, height, thumb = images.thumbnail(data)
+        prepared = images.prepare(data)
     except (UnsupportedMediaType, ValidationFailed):
         store.remove(key)
         raise
+    if prepared.data != data:  # the gateway strips metadata; whoever put these bytes did not
+        store.put_bytes(key, prepared.data, prepared.content_type)
+    thumb = prepared.thumbnail
     thumbnail_key = key + THUMBNAIL_SUFFIX
     store.put_bytes(thumbnail_key, thumb.data, images.THUMBNAIL_TYPE)
     photo = Photo(village_code=village, owner_kind=owner_kind, owner_id=str(owner_id),
-                  object_key=key, thumbnail_key=thumbnail_key, content_type=content_type,
-                  size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                  thumbnail_sha256=hashlib.sha256(thumb.data).hexdigest(), width=width,
-                  height=height, caption=caption, uploaded_at=clock.now(),
-                  uploaded_by=records.actor_summary(actor))
+                  object_key=key, thumbnail_key=thumbnail_key,
+                  content_type=prepared.content_type, size=len(prepared.data),
+                  sha256=hashlib.sha256(prepared.data).hexdigest(),
+                  thumbnail_sha256=hashlib.sha256(thumb.data).hexdigest(),
+                  width=prepared.width, height=prepared.height, caption=caption,
+                  uploaded_at=clock.now(), uploaded_by=records.actor_summary(actor))
     session.add(photo)
     session.flush()
     state = {**records.photo_dict(photo), "village_code": village, "owner_kind": owner_kind,

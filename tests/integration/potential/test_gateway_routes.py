@@ -20,6 +20,7 @@ from gateway.app import create_app
 from services.common.service import unit_of_work
 from services.potential.app import followups
 from tests.integration.potential.conftest import business_data, jpeg, resident
+from tests.support.photos import SECRETS, phone_photo
 
 pytestmark = pytest.mark.integration
 
@@ -193,6 +194,29 @@ def test_a_photo_is_served_with_etag_thumbnail_and_caching(api, owner):
     listed = api.call("GET", f"/public/villages/{VILLAGE}/businesses?per_page=100")
     mine = [b for b in listed.get_json()["items"] if b["id"] == business["id"]]
     assert mine[0]["photos"][0]["thumbnail_url"] == photo["thumbnail_url"]
+
+
+def test_a_phones_photo_is_never_stored_or_served_with_its_gps(api, owner, potential_engine,
+                                                              potential_store):
+    business = _business(api, owner)
+    response = api.photo(f"/businesses/{business['id']}/photos", phone_photo())
+    assert response.status_code == 201, response.get_json()
+    photo = response.get_json()
+    assert (photo["width"], photo["height"]) == (600, 800)
+    with potential_engine.connect() as conn:
+        keys = conn.execute(sa.text("SELECT object_key, thumbnail_key FROM photos WHERE id = "
+                                    ":id"), {"id": photo["id"]}).one()
+    stored = [potential_store.get_bytes(key) for key in keys]
+    served = []
+    for url in (photo["url"], photo["thumbnail_url"]):
+        response = api.client.get(url)
+        assert response.status_code == 200
+        served.append(response.get_data())  # read before the next request (a stream)
+    assert served == stored
+    for data in stored:
+        assert [secret for secret in SECRETS if secret in data] == []
+        with Image.open(io.BytesIO(data)) as image:
+            assert dict(image.getexif()) == {} and image.height > image.width
 
 
 def test_a_file_that_is_not_an_image_is_415(api, owner):

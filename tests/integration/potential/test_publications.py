@@ -2,6 +2,7 @@
 published is public, photos included; Markdown is rendered safely; albums change and go."""
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -10,8 +11,9 @@ from PIL import Image
 
 from services.common.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from services.common.objectstore import document_key
-from services.potential.app import businesses, photos, publications
+from services.potential.app import businesses, photos, publications, tourism
 from tests.integration.potential.conftest import OUTBOX, business_data, jpeg, new_village, staff
+from tests.support.photos import SECRETS, phone_photo
 
 pytestmark = pytest.mark.integration
 
@@ -46,6 +48,24 @@ def test_a_photo_gets_a_thumbnail_and_is_stored_with_its_hash(potential):
     assert original["etag"] != thumb["etag"] and original["public"] is True
     assert potential(businesses.get, business["id"], village)["photos"] == [photo]
     assert "photo.added" in potential.events(village)
+
+
+def test_a_photo_put_with_its_metadata_is_stored_without_it(potential):
+    """The gateway strips metadata before it stores anything; whatever put the bytes, the
+    service keeps none either, and the hash recorded (the backup's check) is the stored one."""
+    village = new_village()
+    site = potential(tourism.create, OUTBOX, village, {
+        "name": "Curug Cigumawang", "category": "alam", "development_class": "rintisan"},
+        village, staff("officer", village))
+    photo = upload(potential, "tourism_site", site["id"], village, phone_photo())
+    assert (photo["width"], photo["height"]) == (600, 800)  # as shown: the phone was on its side
+    for variant in ("original", "thumbnail"):
+        stored = public_file(potential, photo["id"], variant)
+        data = potential.store.get_bytes(stored["key"])
+        assert [secret for secret in SECRETS if secret in data] == []
+        assert hashlib.sha256(data).hexdigest() == stored["etag"]
+        with Image.open(io.BytesIO(data)) as image:
+            assert dict(image.getexif()) == {} and image.height > image.width
 
 
 @pytest.mark.parametrize("data", [b"%PDF-1.7 not a photo", b"GIF89a" + b"\0" * 64,

@@ -1,14 +1,10 @@
 """Potential's rules as plain Python: UMKM classes by PP 7/2021, places, roles, rendering."""
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
-from services.common.errors import UnsupportedMediaType, ValidationFailed
 from services.common.rules import InvalidValue, NotPermitted, Refused
-from services.potential import domain, images
+from services.potential import domain
 from services.potential.app.publications import render
 
 M = domain.MILIAR
@@ -74,31 +70,3 @@ def test_markdown_escapes_html_and_drops_script_links():
     html = render("<script>x</script> [a](javascript:alert(1)) **b**", "markdown")
     assert "<script>" not in html and "href=\"javascript" not in html
     assert "<strong>b</strong>" in html
-
-
-def _image(fmt: str, mode: str = "RGB", size=(50, 40)) -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size).save(out, fmt)
-    return out.getvalue()
-
-
-def test_images_are_sniffed_and_thumbnailed():
-    assert images.sniff_image(_image("PNG", "RGBA")) == "image/png"
-    assert images.sniff_image(_image("WEBP")) == "image/webp"
-    width, height, thumb = images.thumbnail(_image("PNG", "RGBA", (1000, 500)))
-    assert (width, height) == (1000, 500) and (thumb.width, thumb.height) == (320, 160)
-    with pytest.raises(UnsupportedMediaType):
-        images.sniff_image(_image("GIF"))
-    with pytest.raises(UnsupportedMediaType):
-        images.sniff_image(b"%PDF-1.4")
-    with pytest.raises(ValidationFailed):
-        images.sniff_image(b"")
-    with pytest.raises(UnsupportedMediaType):
-        images.thumbnail(b"\x89PNG\r\n\x1a\n" + b"\0" * 100)
-
-
-def test_a_decompression_bomb_is_refused_before_decoding():
-    bomb = _image("PNG", "1", (9000, 9000))  # 81 megapixels in a few kilobytes
-    assert len(bomb) < 100_000
-    with pytest.raises(UnsupportedMediaType):
-        images.thumbnail(bomb)
