@@ -12,6 +12,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,7 @@ from services.common.tables import outbox as _OUTBOX
 from services.common.topology import declare_topology, service_classes, subscriptions_of
 
 DEFAULT_CREDENTIALS_FILE = Path("var/demo-credentials.json")
+DEMO_POTENTIAL_YEAR = 2025  # the demo's resources are of one year, so a rerun adds nothing
 CLI_ACTOR = {"role": roles.OPERATOR, "village_code": None, "username": "desa-cli", "nik": None}
 
 
@@ -162,15 +164,21 @@ def load_or_create_credentials(path: Path) -> dict:
 @click.option("--credentials-file", type=click.Path(path_type=Path),
               default=DEFAULT_CREDENTIALS_FILE, show_default=True,
               help="Where the demo passwords are kept (created with mode 600 if missing).")
-def seed_demo_command(credentials_file: Path) -> None:
-    """One demo village with synthetic residents and families, and demo accounts."""
-    from services.registry.seed import DEMO_ACCOUNTS, DEMO_VILLAGE, seed_demo
+@click.option("--wait-for-potential", type=click.FloatRange(0, 600), default=0.0,
+              show_default=True, metavar="SECONDS",
+              help="How long to wait for the potential service to answer (make run: 60).")
+def seed_demo_command(credentials_file: Path, wait_for_potential: float) -> None:
+    """One demo village with synthetic residents and families, demo accounts, and its
+    potential (businesses with photos, organisations, tourism, resources, news, an album)
+    through the running potential service."""
+    from services.registry.seed import DEMO_ACCOUNTS, DEMO_VILLAGE, demo_people, seed_demo
 
     credentials = load_or_create_credentials(credentials_file)
     with registry_session() as (session, outbox):
         result = seed_demo(session, outbox, credentials)
     click.echo(f"demo data seeded in village {DEMO_VILLAGE}: {result['residents']} residents, "
                f"{result['families']} families")
+    click.echo(seed_potential_demo(DEMO_VILLAGE, demo_people(), wait_for_potential))
     rows = [("role", "username", "password", "village")]
     rows += [(role, username, credentials[role], village or "(regency-wide)")
              for role, username, village in DEMO_ACCOUNTS]
@@ -181,6 +189,42 @@ def seed_demo_command(credentials_file: Path) -> None:
     for row in rows:
         click.echo("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
                    .rstrip())
+
+
+def seed_potential_demo(village_code: str, people: list[dict], wait_seconds: float) -> str:
+    """The demo village's potential (services/potential/seed.py) through the running potential
+    service's RPC, owned by `people` (registry's demo residents, as register_resident data:
+    heads of family own the businesses, spouses staff the organisations); a line saying what
+    was added."""
+    from gateway.errors import ServiceUnavailable
+    from gateway.rpc import RpcPool
+    from services.common.objectstore import documents_store
+    from services.potential.seed import DemoSeeder
+
+    pool = RpcPool(get_settings())
+
+    def rpc(method: str, *args, key: str | None = None):
+        return pool.call("potential", method, args, {}, idempotency_key=key)
+
+    try:
+        give_up = time.monotonic() + wait_seconds
+        while True:  # the service may still be starting
+            try:
+                rpc("ping")
+                break
+            except ServiceUnavailable:
+                if time.monotonic() > give_up:
+                    return ("demo data (potential) not seeded: the potential service is not "
+                            "running (make run starts it; then run desa seed demo again)")
+                time.sleep(1.0)
+        heads = [p["nik"] for p in people if p["relationship"] == 1]
+        spouses = [p["nik"] for p in people if p["relationship"] == 3]
+        added = DemoSeeder(rpc, documents_store(), village_code).run(heads, spouses,
+                                                                    DEMO_POTENTIAL_YEAR)
+    finally:
+        pool.close_all()
+    listed = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in added.items())
+    return f"demo data (potential) in village {village_code}: {listed or 'all there already'}"
 
 
 @seed.command("synthetic")

@@ -230,8 +230,8 @@ def up(scale: tuple[str, ...], seed: bool) -> None:
     demo = ""
     if seed:
         run_step(["seed", "villages"], env, "desa seed villages")
-        demo = run_step(["seed", "demo", "--credentials-file", str(CREDENTIALS)], env,
-                        "desa seed demo")
+        demo = run_step(["seed", "demo", "--credentials-file", str(CREDENTIALS),
+                         "--wait-for-potential", "60"], env, "desa seed demo")
     click.echo(summary(url, demo, time.monotonic() - began))
 
 
