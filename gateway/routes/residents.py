@@ -54,6 +54,17 @@ def search_residents(query: dict, code: str):
     return respond(services().registry.search_residents(code, **query, actor=actor.as_dict()))
 
 
+@blp.route("/residents", methods=["GET"])
+@requires(*roles.RESIDENT_MANAGERS)
+@blp.arguments(ResidentSearchArgs, location="query", error_status_code=400)
+@blp.response(200, ResidentPage)
+def search_all_residents(query: dict):
+    """Search by name or NIK: across the regency for a regency admin, else the own village."""
+    actor = current_actor()
+    return respond(services().registry.search_residents(scope_for(actor), **query,
+                                                        actor=actor.as_dict()))
+
+
 @blp.route("/residents/<nik>", methods=["GET"])
 @requires(roles.RESIDENT, *roles.RESIDENT_MANAGERS)
 @blp.response(200, Resident)

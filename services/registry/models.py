@@ -98,7 +98,11 @@ class Resident(Base):
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
 
     __table_args__ = (
-        sa.Index("ix_residents_village_name", "village_code", sa.text("lower(name)")),
+        # The village page's order (search_residents), so a page is read off the index.
+        sa.Index("ix_residents_village_name", "village_code", sa.text("lower(name)"), "id"),
+        # Name search: any part of the name, accents and case folded (migration 0007).
+        sa.Index("ix_residents_name_folded_trgm", sa.text("desa_fold(name) gin_trgm_ops"),
+                 postgresql_using="gin", postgresql_with={"fastupdate": "off"}),
         sa.Index("ix_residents_nik_prefix", "nik", postgresql_ops={"nik": "varchar_pattern_ops"}),
         sa.Index("ix_residents_village_area", "village_code", "dusun", "rw", "rt"),
         sa.CheckConstraint("sex IN ('L', 'P')", name="ck_residents_sex"),

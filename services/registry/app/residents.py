@@ -156,6 +156,20 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _matching(text: str) -> sa.ColumnElement[bool]:
+    """`q`: the start of a NIK (or temporary number), or any part of the name, whatever its
+    accents and case ("nunez" finds "Núñez"). Names hold no digits (the register's rule), so
+    digits alone search NIKs only, and letters alone names only: each one index (0007)."""
+    pattern = _like_escape(text)
+    by_nik = Resident.nik.like(f"{pattern}%", escape="\\")
+    if text.isdigit():
+        return by_nik
+    # `||`, not concat() (only STABLE): the pattern must fold to a constant for the index.
+    folded = sa.literal("%", sa.String) + sa.func.desa_fold(pattern, type_=sa.String) + "%"
+    by_name = sa.func.desa_fold(Resident.name, type_=sa.String).like(folded, escape="\\")
+    return sa.or_(by_name, by_nik) if any(char.isdigit() for char in text) else by_name
+
+
 def search_residents(session: Session, village_code: str | None, q: str | None = None,
                      dusun: str | None = None, rw: str | None = None, rt: str | None = None,
                      status: str | None = None, page: int = 1, per_page: int = 20,
@@ -170,10 +184,7 @@ def search_residents(session: Session, village_code: str | None, q: str | None =
         query = query.where(Resident.village_code == village_code)
     text = (args["q"] or "").strip()
     if text:
-        pattern = _like_escape(text)
-        query = query.where(sa.or_(
-            sa.func.lower(Resident.name).like(f"%{pattern.lower()}%", escape="\\"),
-            Resident.nik.like(f"{pattern}%", escape="\\")))
+        query = query.where(_matching(text))
     if args["dusun"]:
         query = query.where(sa.func.lower(Resident.dusun) == args["dusun"].strip().lower())
     for name in ("rw", "rt", "status"):

@@ -71,3 +71,17 @@ def test_village_b_officer_still_reaches_own_data(gw, village_b):
                       "officer_b").status_code == 200
     assert gw.request("GET", f"/api/v1/residents/{village_b['nik']}/history",
                       "officer_b").status_code == 200
+
+
+def test_search_without_a_village_is_the_own_village_for_staff_and_the_regency_for_admins(
+        gw, village_b):
+    """GET /residents?q=: an officer of A never finds B's resident; the regency admin does."""
+    mine = gw.register(who="officer_a", name="Nama Rahasia Desa A")
+    by_a = gw.request("GET", "/api/v1/residents?q=nama rahasia", "officer_a")
+    assert by_a.status_code == 200
+    assert [r["nik"] for r in by_a.get_json()["items"]] == [mine["nik"]]
+    assert SECRET_NAME not in by_a.get_data(as_text=True)
+    by_nik = gw.request("GET", f"/api/v1/residents?q={village_b['nik']}", "officer_a")
+    assert by_nik.status_code == 200 and by_nik.get_json()["total"] == 0
+    admin = gw.request("GET", "/api/v1/residents?q=nama rahasia desa", "admin").get_json()
+    assert {mine["nik"], village_b["nik"]} <= {r["nik"] for r in admin["items"]}

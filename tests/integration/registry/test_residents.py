@@ -164,6 +164,20 @@ def test_search_and_pagination(registry):
     assert "per_page" in caught.value.fields
 
 
+def test_name_search_ignores_accents_and_case_and_regency_wide_search_spans_villages(registry):
+    first = registry.register_resident("36.04.05.2006", person(name="José Núñez Contoh"),
+                                       OFFICER)
+    second = registry.register_resident("36.04.05.2007", person(sex="P", name="Inés NUNEZ",
+                                                                birth=date(1991, 2, 3)), OFFICER)
+    in_village = registry.search_residents("36.04.05.2006", q="nunez")
+    assert [r["nik"] for r in in_village["items"]] == [first["nik"]]
+    assert registry.search_residents("36.04.05.2006", q="JOSÉ NÚÑ")["total"] == 1
+    everywhere = registry.search_residents(None, q="Nuñez")
+    assert {r["nik"] for r in everywhere["items"]} >= {first["nik"], second["nik"]}
+    assert registry.search_residents(None, q=second["nik"][:13])["items"][0]["nik"] == \
+        second["nik"]
+
+
 def test_another_village_sees_nothing(registry, rows):
     village, other = "36.04.05.2006", "36.04.05.2007"
     nik = registry.register_resident(village, person(name="Rahasia Contoh"), OFFICER)["nik"]
