@@ -1,5 +1,5 @@
 """The `desa` operator command: migrations, topology, seeds, accounts, relay, outbox, dead letters,
-parked letters, backup and restore.
+parked letters, backup and restore, the audit log's chains.
 
 It runs the services' own application functions against their databases directly (it is an
 operator tool on the same code base), so every change it makes goes out as an outbox event
@@ -718,6 +718,39 @@ def restore(village_codes: tuple[str, ...], restore_all: bool, service: str | No
         for table, rows in sorted(report.rows.items()):
             click.echo(f"  {table}: {rows} row(s) now, "
                        f"{report.snapshot_rows.get(table, 0)} from the snapshot manifest")
+
+
+
+# -- audit log -----------------------------------------------------------------------------------
+@cli.group()
+def audit() -> None:
+    """The hash-chained audit log of personal data (decision 0032)."""
+
+
+@audit.command("verify")
+@click.option("--service", default=None, help="Only this service's log.")
+@click.option("--seal/--no-seal", default=True,
+              help="Chain rows still waiting for the services' sealer first (default).")
+def audit_verify(service: str | None, seal: bool) -> None:
+    """Check every village's chain; name the service, village and position where one breaks.
+    Exits 1 when any chain is broken."""
+    from services.common import audit as audit_log
+
+    broken = 0
+    for name in _services_option(service):
+        with _engine(name) as engine, Session(engine) as session:
+            if seal:
+                audit_log.seal(session, name)
+            report = audit_log.verify(session, name)
+        click.echo(f"{name}: {report['rows']} row(s) in {report['chains']} chain(s), "
+                   f"{report['unsealed']} unsealed, "
+                   f"{'intact' if report['intact'] else 'BROKEN'}")
+        for gap in report["breaks"]:
+            broken += 1
+            click.echo(f"  {gap['service']} village {gap['village_code'] or 'regency'} "
+                       f"position {gap['position']}: {gap['problem']} ({gap['detail']})")
+    if broken:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

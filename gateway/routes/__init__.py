@@ -1,4 +1,5 @@
 """Every blueprint of the gateway: adding a service's routes is one module and one line here."""
+from gateway.routes.audit import blp as audit
 from gateway.routes.auth import blp as auth
 from gateway.routes.families import blp as families
 from gateway.routes.finance import blp as finance
@@ -10,4 +11,4 @@ from gateway.routes.residents import blp as residents
 from gateway.routes.villages import blp as villages
 
 BLUEPRINTS = [health, auth, villages, residents, families, letters, finance, potential,
-              potential_public]
+              potential_public, audit]

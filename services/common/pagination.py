@@ -30,9 +30,12 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
     }, name=name)
 
 
-def fetch_page(session: Session, stmt: sa.Select, page: int, per_page: int) -> tuple[list, int]:
-    """One page of `stmt`'s rows (in its order) and the total number of rows."""
+def fetch_page(session: Session, stmt: sa.Select, page: int, per_page: int, *,
+               scalars: bool = True) -> tuple[list, int]:
+    """One page of `stmt`'s rows (in its order) and the total number of rows; whole rows rather
+    than their first column with `scalars=False` (a Core table's select)."""
     total = session.scalar(sa.select(sa.func.count()).select_from(
         stmt.order_by(None).subquery()))
-    rows = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    limited = stmt.limit(per_page).offset((page - 1) * per_page)
+    rows = (session.scalars(limited) if scalars else session.execute(limited)).all()
     return list(rows), total or 0

@@ -22,12 +22,14 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from sqlalchemy.orm import Session
 
-from services.common import errors, idempotency, rules
+from services.common import audit, errors, idempotency, rules
 from services.common.entrypoints import CallContext, RpcCall, rpc
 from services.common.outbox import Outbox
 
 # How often each service drops idempotency keys older than idempotency.RETENTION.
 FORGET_KEYS_EVERY_SECONDS = 3600
+# How often each service chains its new audit rows (decision 0032: sealed within seconds).
+SEAL_AUDIT_EVERY_SECONDS = 1
 
 WIRE_ERRORS: dict[type[rules.RuleError], type[errors.DesaError]] = {
     rules.InvalidValue: errors.ValidationFailed,
@@ -108,7 +110,8 @@ class OutboxProvider(DependencyProvider):
 
 class ServiceBase:
     """Base of every service class: `ping` for readiness (the broker and the database answer),
-    the caller's deadline and idempotency key (`rpc_call`), and forgetting old keys."""
+    the caller's deadline and idempotency key (`rpc_call`), forgetting old keys, and its audit
+    log (sealed by a timer, read and verified by the regency admin)."""
 
     name: str
     db: Session
@@ -128,3 +131,21 @@ class ServiceBase:
     def forget_idempotency_keys(self) -> None:
         with unit_of_work(self.db):
             idempotency.forget_expired(self.db)
+
+    @timer(interval=SEAL_AUDIT_EVERY_SECONDS)
+    def seal_audit_log(self) -> None:
+        with unit_of_work(self.db):
+            audit.seal(self.db, self.name)
+
+    @rpc
+    @transaction
+    def audit_entries(self, village_code: str | None = None, nik: str | None = None,
+                      actor: str | None = None, action: str | None = None, page: int = 1,
+                      per_page: int = 20) -> dict:
+        return audit.entries(self.db, self.name, village_code=village_code, nik=nik,
+                             actor=actor, action=action, page=page, per_page=per_page)
+
+    @rpc
+    @transaction
+    def audit_verify(self) -> dict:
+        return audit.verify(self.db, self.name)

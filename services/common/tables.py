@@ -1,5 +1,5 @@
 """The kernel's tables, defined once: every service database has an outbox, inbox,
-dead_letters and idempotency_keys table of exactly this shape (created by
+dead_letters, idempotency_keys and audit_log table of exactly this shape (created by
 `migrations.create_kernel_tables`; a kernel table added later by `create_kernel_table`)."""
 from __future__ import annotations
 
@@ -82,4 +82,27 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
               server_default=sa.func.now()),
     sa.Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+# Who read or changed whose personal data (UU 27/2022 PDP), appended by the request's own
+# transaction; `seq` and `hash` are set once, later, by the sealer that chains each village's
+# rows (services/common/audit.py, decision 0032). A trigger refuses any other UPDATE or DELETE.
+audit_log = sa.Table(
+    "audit_log", KERNEL,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("village_code", sa.String(13)),
+    sa.Column("subject_nik", sa.String(24), nullable=False),
+    sa.Column("action", sa.String(10), nullable=False),
+    sa.Column("purpose", sa.String(40), nullable=False),
+    sa.Column("actor_role", sa.String(20), nullable=False),
+    sa.Column("actor_username", sa.String(64)),
+    sa.Column("actor_nik", sa.String(24)),
+    sa.Column("request_id", sa.String(128)),
+    sa.Column("seq", sa.BigInteger),
+    sa.Column("hash", sa.String(64)),
+    sa.Index("ix_audit_log_subject", "subject_nik", "at"),
+    sa.Index("ix_audit_log_chain", "village_code", "seq", unique=True,
+             postgresql_nulls_not_distinct=True, postgresql_where=sa.text("seq IS NOT NULL")),
+    sa.Index("ix_audit_log_unsealed", "id", postgresql_where=sa.text("seq IS NULL")),
 )

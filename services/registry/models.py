@@ -125,26 +125,6 @@ class ResidentChange(Base):
     changes: Mapped[dict] = mapped_column(JSONB)
 
 
-class ResidentRead(Base):
-    """Who read whose record, when and why (UU 27/2022 PDP). Not an event: it names people."""
-
-    __tablename__ = "resident_reads"
-
-    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    nik: Mapped[str] = mapped_column(sa.String(24))
-    village_code: Mapped[str] = mapped_column(sa.String(13))
-    actor_role: Mapped[str] = mapped_column(sa.String(20))
-    actor_username: Mapped[str | None] = mapped_column(sa.String(64))
-    actor_nik: Mapped[str | None] = mapped_column(sa.String(24))
-    purpose: Mapped[str] = mapped_column(sa.String(40))
-    read_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)
-    request_id: Mapped[str | None] = mapped_column(sa.String(128))
-
-    __table_args__ = (
-        sa.Index("ix_resident_reads_nik_read_at", "nik", "read_at"),
-    )
-
-
 class Family(Base):
     """Kartu Keluarga: the family card. The number never changes; a new card is a new family."""
 

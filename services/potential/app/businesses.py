@@ -75,6 +75,8 @@ def register(session: Session, outbox: Outbox, village_code: str, data: dict,
                         updated_by=records.actor_summary(actor))
     _apply(session, business, payload)
     session.add(business)
+    records.audit_change(session, village_code, {business.owner_nik}, actor,
+                         "business.registered")
     return _save(session, outbox, business, created=True)
 
 
@@ -83,10 +85,12 @@ def change(session: Session, outbox: Outbox, business_id: str, data: dict, scope
     records.check_editor(actor, "change businesses")
     changes = load(schemas.BusinessChange(), data)
     business = records.load(session, Business, business_id, scope, "Business", lock=True)
+    owners = {business.owner_nik, changes.get("owner_nik")}
     if changes.get("owner_nik", business.owner_nik) != business.owner_nik:
         domain.check_owner(records.resident_facts(session, changes["owner_nik"]),
                            business.village_code)
     _apply(session, business, changes)
+    records.audit_change(session, business.village_code, owners, actor, "business.updated")
     business.updated_at = clock.now()
     business.updated_by = records.actor_summary(actor)
     return _save(session, outbox, business, created=False)

@@ -32,6 +32,10 @@ def organisation_dict(session: Session, org: Organisation) -> dict:
     return _ORGANISATION.dump(_state(org, _names(session, [org])))
 
 
+def _people(org: Organisation) -> set[str | None]:
+    return {org.chair_nik} | {officer.get("nik") for officer in org.officers or []}
+
+
 def _save(session: Session, outbox: Outbox, org: Organisation) -> dict:
     session.flush()
     records.catalogue_put(session, "organisation", org.id, org.village_code, name=org.name,
@@ -46,6 +50,7 @@ def create(session: Session, outbox: Outbox, village_code: str, data: dict, scop
     records.check_village(village_code, scope)
     org = records.new_record(Organisation, village_code, actor, **payload)
     session.add(org)
+    records.audit_change(session, village_code, _people(org), actor, "organisation.recorded")
     return _save(session, outbox, org)
 
 
@@ -54,7 +59,10 @@ def change(session: Session, outbox: Outbox, org_id: str, data: dict, scope: str
     records.check_editor(actor, "change organisations")
     changes = load(schemas.OrganisationChange(), data)
     org = records.load(session, Organisation, org_id, scope, "Organisation", lock=True)
+    people = _people(org)
     records.apply_changes(org, changes, actor)
+    records.audit_change(session, org.village_code, people | _people(org), actor,
+                         "organisation.updated")
     return _save(session, outbox, org)
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.common import clock
+from services.common import audit, clock
 from services.common.errors import NotFound
 from services.common.fields import VILLAGE_CODE_PATTERN
 from services.common.tenancy import check_scope, one_in_scope
@@ -48,6 +48,13 @@ def apply_changes(entity, changes: dict, actor: dict) -> None:
         setattr(entity, name, value)
     entity.updated_at = clock.now()
     entity.updated_by = actor_summary(actor)
+
+
+def audit_change(session: Session, village_code: str, niks: set[str | None], actor: dict,
+                 purpose: str) -> None:
+    """The audit log's line for a change of a row naming residents (owners, chairs, officers)."""
+    audit.record(session, [(nik, village_code) for nik in sorted(n for n in niks if n)],
+                 actor=actor, action=audit.CHANGE, purpose=purpose)
 
 
 def check_editor(actor: dict, doing: str) -> None:

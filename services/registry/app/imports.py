@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import clock
+from services.common import audit, clock
 from services.common.errors import Conflict, DesaError, NotFound, Unprocessable, ValidationFailed
 from services.common.events import to_json_safe
 from services.common.outbox import Outbox
@@ -128,6 +128,8 @@ def _write_import(session: Session, outbox: Outbox, village: Village,
                  "aggregate_id": family.number, "payload": events.family_state(family)}
                 for family in cards]
     session.execute(sa.insert(models.ResidentChange), history)
+    audit.record(session, [(resident.nik, village.code) for resident in created.values()],
+                 actor=actor or {}, action=audit.CHANGE, purpose="resident.imported")
     outbox.record_many(session, emitted)
     return created
 

@@ -7,10 +7,11 @@ import sqlalchemy as sa
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy.orm import Session
 
-from services.common import clock
+from services.common import audit
 from services.common.errors import ValidationFailed
 from services.common.fields import load
 from services.common.pagination import fetch_page
+from services.common.tables import audit_log
 from services.registry import models
 from services.registry.app import records
 from services.registry.models import Resident
@@ -21,14 +22,13 @@ READ_PURPOSE = "resident.read"
 HISTORY_PURPOSE = "resident.history"
 SEARCH_PURPOSE = "resident.search"
 FAMILY_PURPOSE = "family.read"
-REQUEST_ID_MAX = 128
 
 _READ = ResidentRead()
 
 
 def record_reads(session: Session, residents: Iterable[Resident], actor: dict | None,
                  purpose: str, request_id: str | None) -> None:
-    """Log that `actor` read these residents' records, in one insert.
+    """Log that `actor` read these residents' records, in one insert into the audit log.
 
     Called inside the read's own transaction, so a record is never returned unlogged. Not an
     event: the outbox would copy who-read-whom to every consumer. Without an actor (internal
@@ -42,15 +42,9 @@ def record_reads(session: Session, residents: Iterable[Resident], actor: dict | 
         reader = Reader().load(actor)
     except SchemaError as exc:
         raise ValidationFailed("Invalid actor", fields={"actor": exc.messages}) from None
-    moment = clock.now()
-    rows = [{"nik": resident.nik, "village_code": resident.village_code,
-             "actor_role": reader["role"], "actor_username": reader["username"],
-             "actor_nik": reader["nik"], "purpose": reader["purpose"] or purpose,
-             "read_at": moment,
-             "request_id": request_id[:REQUEST_ID_MAX] if request_id else None}
-            for resident in residents]
-    if rows:
-        session.execute(sa.insert(models.ResidentRead), rows)
+    audit.record(session, [(resident.nik, resident.village_code) for resident in residents],
+                 actor=reader, action=audit.READ, purpose=reader["purpose"] or purpose,
+                 request_id=request_id)
 
 
 def resident_reads(session: Session, nik: str, scope: str | None, page: int = 1,
@@ -58,15 +52,26 @@ def resident_reads(session: Session, nik: str, scope: str | None, page: int = 1,
     """Who read this resident's record, newest first: the resident's right of access.
 
     Items carry the reader's role and account name and the purpose, nothing about any other
-    resident (a search that listed them is just "resident.search").
+    resident (a search that listed them is just "resident.search"). Reads under a temporary
+    number the record had before its NIK are the same person's.
     """
     args = load(ResidentReadsArgs(), {"page": page, "per_page": per_page})
     resident = records.resident(session, nik, scope)
-    read = models.ResidentRead
-    query = sa.select(read).where(read.nik == resident.nik).order_by(read.read_at.desc(),
-                                                                     read.id.desc())
-    items, total = fetch_page(session, query, args["page"], args["per_page"])
-    return {"items": [_READ.dump({"read_at": r.read_at, "role": r.actor_role,
+    query = (sa.select(audit_log)
+             .where(audit_log.c.subject_nik.in_(numbers_of(session, resident)),
+                    audit_log.c.action == audit.READ)
+             .order_by(audit_log.c.at.desc(), audit_log.c.id.desc()))
+    items, total = fetch_page(session, query, args["page"], args["per_page"], scalars=False)
+    return {"items": [_READ.dump({"read_at": r.at, "role": r.actor_role,
                                   "username": r.actor_username, "purpose": r.purpose})
                       for r in items],
             "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+def numbers_of(session: Session, resident: Resident) -> list[str]:
+    """The resident's NIK and the temporary numbers their record had before it (its history)."""
+    change = models.ResidentChange
+    earlier = session.scalars(
+        sa.select(change.changes["nik"][0].astext)
+        .where(change.resident_id == resident.id, change.changes.has_key("nik"))).all()
+    return [resident.nik, *(number for number in earlier if number)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.common import clock
+from services.common import audit, clock
 from services.common.errors import NotFound
 from services.common.events import to_json_safe
 from services.common.tenancy import one_in_scope
@@ -38,10 +38,12 @@ def address_columns(address: dict | None) -> dict:
 
 def record_change(session: Session, resident: Resident, changes: dict, actor: dict | None,
                   reason: str) -> None:
-    """A line of the record's history: {field: [old, new]}, who and why."""
+    """A line of the record's history: {field: [old, new]}, who and why; and of the audit log."""
     session.add(models.ResidentChange(
         resident_id=resident.id, village_code=resident.village_code, changed_at=clock.now(),
         actor=actor, reason=reason, changes=to_json_safe(changes)))
+    audit.record(session, [(resident.nik, resident.village_code)], actor=actor or {},
+                 action=audit.CHANGE, purpose=f"resident.{reason}")
 
 
 def registration_changes(state: dict) -> dict:

@@ -101,9 +101,6 @@ def _replace_temporary_number(session: Session, outbox: Outbox, resident: Reside
     _ensure_new_nik(session, nik)
     old = resident.nik
     resident.nik, resident.has_nik = nik, True
-    # The access log is keyed by number: the person keeps seeing who read them before.
-    session.execute(sa.update(models.ResidentRead).where(models.ResidentRead.nik == old)
-                    .values(nik=nik))
     # Children registered with the temporary number as a parent's number now point at the NIK.
     for column in ("father_nik", "mother_nik"):
         children = session.scalars(sa.select(Resident).where(

@@ -18,7 +18,8 @@ def resident_login(gw, nik: str) -> dict:
 def logged_request_ids(registry_engine, nik: str) -> list[str | None]:
     with registry_engine.connect() as conn:
         return list(conn.scalars(sa.text(
-            "SELECT request_id FROM resident_reads WHERE nik = :n ORDER BY id"), {"n": nik}))
+            "SELECT request_id FROM audit_log WHERE subject_nik = :n AND action = 'read'"
+            " ORDER BY id"), {"n": nik}))
 
 
 def test_the_resident_sees_who_read_their_record(gw, accounts, registry_engine):

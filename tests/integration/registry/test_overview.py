@@ -62,13 +62,14 @@ def test_family_list_searches_counts_members_and_logs_the_heads_read(registry, r
         date(1971, 2, 2), "L", name="Sukardi Lain", family_number=other, relationship=1),
         OFFICER)
 
-    reads_before = rows.count("resident_reads", "nik = :n", n=head)
+    read = "subject_nik = :n AND action = 'read'"
+    reads_before = rows.count("audit_log", read, n=head)
     found = registry.list_families(VILLAGE, "sukardi f", 1, 20, OFFICER)
     assert found["total"] == 1 and found["page"] == 1
     assert found["items"][0] == {"number": number, "head_nik": head,
                                  "head_name": "Sukardi Family", "members": 2,
                                  "dusun": "Dusun I", "rw": "001", "rt": "002", "street": None}
-    assert rows.count("resident_reads", "nik = :n", n=head) == reads_before + 1
+    assert rows.count("audit_log", read, n=head) == reads_before + 1
     by_number = registry.list_families(VILLAGE, number[:10], 1, 20, OFFICER)
     assert [item["number"] for item in by_number["items"]] == [number]
     assert other not in repr(registry.list_families(VILLAGE, None, 1, 100, OFFICER))

@@ -22,8 +22,9 @@ ADMIN = {"role": "regency_admin", "village_code": None, "username": "reads.admin
 def reads_of(rows, nik: str) -> list[dict]:
     with rows.engine.connect() as conn:
         return [dict(r) for r in conn.execute(sa.text(
-            "SELECT nik, village_code, actor_role, actor_username, actor_nik, purpose, read_at,"
-            " request_id FROM resident_reads WHERE nik = :n ORDER BY id"), {"n": nik}).mappings()]
+            "SELECT subject_nik AS nik, village_code, actor_role, actor_username, actor_nik,"
+            " purpose, at AS read_at, request_id FROM audit_log"
+            " WHERE subject_nik = :n AND action = 'read' ORDER BY id"), {"n": nik}).mappings()]
 
 
 def test_reading_a_record_logs_actor_purpose_and_request_id(registry, rows):
@@ -89,7 +90,7 @@ def test_search_logs_one_read_per_returned_resident_in_one_insert(registry, rows
     inserts = []
 
     def count_inserts(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO RESIDENT_READS"):
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
             inserts.append(statement)
 
     sa.event.listen(sa.engine.Engine, "before_cursor_execute", count_inserts)
