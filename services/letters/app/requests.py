@@ -7,7 +7,7 @@ from datetime import datetime
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from services.common import clock, roles
+from services.common import audit, clock, roles
 from services.common.errors import NotFound, ValidationFailed
 from services.common.events import to_json_safe
 from services.common.fields import load
@@ -23,13 +23,15 @@ OFFICE_STEPS = ("check", "reject", "cancel")  # signing has its own module: it n
 
 def record_step(session: Session, outbox: Outbox, letter: Letter, from_status: str | None,
                 actor: dict, reason: str | None = None, now: datetime | None = None) -> dict:
-    """The transition row and the event of the letter's new status, in the caller's
-    transaction."""
+    """The transition row, the audit log's line (a letter about a person) and the event of the
+    letter's new status, in the caller's transaction."""
     now = now or clock.now()
     letter.updated_at = now
     session.add(LetterTransition(letter_id=letter.id, from_status=from_status,
                                  to_status=letter.status, actor=actor_of(actor), reason=reason,
                                  at=now))
+    audit.record(session, [(letter.subject_nik, letter.village_code)], actor=actor or {},
+                 action=audit.CHANGE, purpose=f"letter.{letter.status}")
     session.flush()
     return events.emit_letter(session, outbox, letter_view(session, letter))
 
