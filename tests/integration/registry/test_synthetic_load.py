@@ -29,7 +29,7 @@ def loaded(registry_engine):
         for sql in ("DELETE FROM family_memberships WHERE family_id IN "
                     "(SELECT id FROM families WHERE village_code = ANY(:v))",
                     "DELETE FROM families WHERE village_code = ANY(:v)",
-                    "DELETE FROM resident_reads WHERE village_code = ANY(:v)",
+                    "DELETE FROM audit_log WHERE village_code = ANY(:v)",
                     "DELETE FROM resident_changes WHERE village_code = ANY(:v)",
                     "DELETE FROM residents WHERE village_code = ANY(:v)"):
             conn.execute(sa.text(sql), {"v": VILLAGES})
