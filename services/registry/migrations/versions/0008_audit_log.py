@@ -3,8 +3,8 @@
 Reads logged so far move into it (as reads, for the sealer to chain) and resident_reads goes:
 the read path keeps one INSERT.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29
 """
 from typing import Sequence, Union
@@ -14,8 +14,8 @@ from alembic import op
 from services.common.migrations import create_kernel_table, drop_kernel_table
 
 # revision identifiers, used by Alembic.
-revision: str = '0007'
-down_revision: Union[str, Sequence[str], None] = '0006'
+revision: str = '0008'
+down_revision: Union[str, Sequence[str], None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
