@@ -171,8 +171,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str,
     raise TimeoutError(f"{what}: not ready after {timeout:.0f}s")
 
 
-def http_ok(url: str, timeout: float = 3.0) -> bool:
+def http_ok(url: str, timeout: float = 3.0, cookies: dict | None = None) -> bool:
     try:
-        return requests.get(url, timeout=timeout).status_code == 200
+        return requests.get(url, timeout=timeout, cookies=cookies).status_code == 200
     except requests.RequestException:
         return False

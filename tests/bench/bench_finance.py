@@ -18,10 +18,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from tests.bench import summary
+
 POSTINGS = int(os.environ.get("BENCH_FINANCE_POSTINGS", "300"))
 VILLAGES = int(os.environ.get("BENCH_FINANCE_VILLAGES", "10"))
 YEAR_ENTRIES = int(os.environ.get("BENCH_FINANCE_YEAR_ENTRIES", "5000"))
 PROCESSES = int(os.environ.get("BENCH_FINANCE_PROCESSES", "2"))
+REPORT_ROUNDS = int(os.environ.get("BENCH_FINANCE_REPORT_ROUNDS", "20"))
 ROOT = Path(__file__).resolve().parents[2]
 YEAR = date.today().year - 1
 
@@ -30,6 +33,11 @@ def _timed(fn: Callable[[], object]) -> float:
     started = time.perf_counter()
     fn()
     return time.perf_counter() - started
+
+
+def _p95(milliseconds: list[float]) -> float:
+    ordered = sorted(milliseconds)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
 def _actor(role: str, village: str) -> dict:
@@ -134,6 +142,10 @@ def main() -> None:
             query = {"year": YEAR, "by": "account"}
             finance.realisation(big, query, big)  # warm up
             reports = {"json": _timed(lambda: finance.realisation(big, query, big))}
+            ping_ms = [_timed(finance.ping) * 1000 for _ in range(REPORT_ROUNDS)]
+            report_ms = [_timed(lambda: finance.realisation(big, query, big)) * 1000
+                         for _ in range(REPORT_ROUNDS)]
+            ping_ms += [_timed(finance.ping) * 1000 for _ in range(REPORT_ROUNDS)]
             for fmt in ("csv", "xlsx", "pdf"):
                 reports[fmt] = _timed(lambda f=fmt: finance.realisation_file(
                     big, {**query, "format": f}, big))
@@ -150,6 +162,12 @@ def main() -> None:
             print(f"{label:<62} {count:>6} {seconds:>8.2f} {count / seconds:>8.1f}")
         print(f"Realisation report of a village with {YEAR_ENTRIES} entries and 41 lines "
               f"(seconds per report)")
+        print(f"  {'by account, JSON: p95 of ' + str(REPORT_ROUNDS) + ' (ms)':<60} "
+              f"{_p95(report_ms):>8.1f}   finance.ping p95 {_p95(ping_ms):.1f} ms")
+        summary.record(summary.at_most(
+            f"finance realisation report, a village's year ({YEAR_ENTRIES:,} entries), p95",
+            _p95(report_ms), "ms", 100, baseline=_p95(ping_ms),
+            baseline_label="finance.ping RPC p95"))
         for label, seconds in (("by account, JSON", reports["json"]),
                                ("as CSV", reports["csv"]), ("as XLSX", reports["xlsx"]),
                                ("as PDF", reports["pdf"]),
