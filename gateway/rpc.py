@@ -10,9 +10,11 @@ Every call has a deadline (ARCHITECTURE rule 11): the request expires in the bro
 caller's timeout, and carries the same moment as `deadline` in its context data, which the
 service's entrypoint checks (services/common/entrypoints.py). A call to a service nobody serves
 (no consumer on its queue) is not sent at all: it fails at once with 503 and Retry-After instead
-of waiting out the timeout and running later. Calls made by a state-changing HTTP request carry
-an idempotency key: the client's `Idempotency-Key` header, or one made here, plus the call's
-position in the request, so a repeat returns the first result (services/common/idempotency.py).
+of waiting out the timeout and running later; a thread that saw the service consumed less than
+CONSUMERS_SEEN_SECONDS ago does not ask the broker again (decision 0096). Calls made by a
+state-changing HTTP request carry an idempotency key: the client's `Idempotency-Key` header, or
+one made here, plus the call's position in the request, so a repeat returns the first result
+(services/common/idempotency.py).
 
 Replies are consumed with automatic acknowledgement, so a reply that comes after its call timed
 out is dropped when it arrives instead of staying unacknowledged until RabbitMQ's consumer
@@ -63,6 +65,10 @@ REPLY_GRACE_SECONDS = 1.0
 
 # While waiting for a reply, how often the reply queue's consumer is checked.
 CONSUMER_CHECK_SECONDS = 1.0
+
+# For how long a thread trusts that a service it saw consumed still is (decision 0096): the
+# fail-fast check costs a broker round trip, a quarter of a busy read's time in the gateway.
+CONSUMERS_SEEN_SECONDS = 1.0
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -160,6 +166,7 @@ class _Handle:
         self.standalone.start()
         self.listener: _ReplyListener = self.standalone._reply_listener
         self.consumer: _ReplyConsumer = self.listener.queue_consumer
+        self._consumers_seen: dict[str, float] = {}  # service -> when consumers were seen
         # When its thread ends, the thread-local reference goes and the connection is closed.
         self._finalizer = weakref.finalize(self, _stop_quietly, self.standalone)
 
@@ -170,7 +177,17 @@ class _Handle:
         return self.standalone._worker_ctx.data
 
     def has_consumers(self, service: str) -> bool:
-        return bool(self.consumer.consumers_of(RPC_QUEUE_TEMPLATE.format(service)))
+        """Whether some process consumes `service`'s queue: asked of the broker, or taken from
+        an answer of the last CONSUMERS_SEEN_SECONDS (a yes only; a no is asked again)."""
+        now = time.monotonic()
+        if now - self._consumers_seen.get(service, -CONSUMERS_SEEN_SECONDS) < \
+                CONSUMERS_SEEN_SECONDS:
+            return True
+        if self.consumer.consumers_of(RPC_QUEUE_TEMPLATE.format(service)):
+            self._consumers_seen[service] = now
+            return True
+        self._consumers_seen.pop(service, None)
+        return False
 
     def send(self, service: str, method: str, args: tuple, kwargs: dict, expiration: float):
         proxy = MethodProxy(self.standalone._worker_ctx, service, method, self.listener,

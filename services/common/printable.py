@@ -5,6 +5,7 @@ Plain Python, shared by the schemas (services.common.fields) and the letters dom
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 # Every character the API accepts in text that letters print: Latin (ASCII, Latin-1, Latin
 # Extended-A/B and Additional, so accented names print as written), common punctuation (dashes,
@@ -16,6 +17,9 @@ PRINTABLE_RANGES = ((0x20, 0x7E), (0xA0, 0xFF), (0x100, 0x24F), (0x1E00, 0x1EFB)
                     (0x2010, 0x2026), (0x2030, 0x2030), (0x20AC, 0x20AC))
 
 
+# Per character, so cached: a 100,000-row import asks about the same few dozen letters millions
+# of times.
+@lru_cache(maxsize=4096)
 def printable(char: str) -> bool:
     code = ord(char)
     return any(low <= code <= high for low, high in PRINTABLE_RANGES)
@@ -23,6 +27,8 @@ def printable(char: str) -> bool:
 
 def unprintable(text: str, multiline: bool = False) -> list[str]:
     """The distinct characters of `text` a letter cannot print, in order of appearance."""
+    if text.isascii() and text.isprintable():  # all within 0x20-0x7E: the common case
+        return []
     seen: list[str] = []
     for char in text:
         if not (printable(char) or (multiline and char in "\n\r\t")) and char not in seen:
@@ -34,6 +40,7 @@ def describe_chars(chars: list[str]) -> str:
     return ", ".join(f"{char!r} (U+{ord(char):04X})" for char in chars[:5])
 
 
+@lru_cache(maxsize=4096)
 def latin_letter(char: str) -> bool:
     """A letter of the Latin script that a letter can print (accented ones included)."""
     return unicodedata.category(char).startswith("L") and \

@@ -44,7 +44,7 @@ from marshmallow import ValidationError
 from services.registry import domain
 from services.registry.schemas.imports import ResidentImportRow
 
-MAX_ROWS = 20_000
+MAX_ROWS = 100_000
 TICK_ROWS = 200
 
 _ALIASES = {

@@ -77,6 +77,14 @@ def read_concurrently(host: str, port: int, path: str, token: str, clients: int,
     return timings, len(timings) / elapsed
 
 
+def _answers(pool, service: str, method: str, *args) -> bool:
+    try:
+        pool.call(service, method, args, {})
+        return True
+    except Exception:  # noqa: BLE001 - not consuming yet
+        return False
+
+
 def _row(label: str, timings: list[float], rate: float, floor: float) -> str:
     ordered = sorted(timings)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -133,16 +141,17 @@ def main() -> None:
         port = free_port()
         group.start("gateway", gateway_command(f"127.0.0.1:{port}", workers=WORKERS,
                                                threads=THREADS))
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/statusz", timeout=5), 90,
-                   "gateway /statusz")
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz", timeout=5), 90,
+                   "gateway /healthz")
         pool = RpcPool(get_settings())
-        wait_until(lambda: pool.call(ECHO_SERVICE, "echo", (1,), {}) == 1, 60, "echo service")
+        wait_until(lambda: _answers(pool, ECHO_SERVICE, "echo", 1), 60, "echo service")
+        wait_until(lambda: _answers(pool, "registry", "ping"), 60, "registry service")
 
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         status, body = _request(conn, "POST", "/api/v1/auth/login",
                                 body={"username": "bench.officer", "password": password})
         assert status == 200, body
-        token = body["access_token"] if "access_token" in body else body["token"]
+        token = body["access_token"]
         person = resident_data()
         status, body = _request(conn, "POST", f"/api/v1/villages/{CODE}/residents", token,
                                 person)

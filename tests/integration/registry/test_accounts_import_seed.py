@@ -169,6 +169,27 @@ def test_csv_import_all_or_nothing(registry, rows):
     assert rows.count("import_jobs", "csv_text IS NOT NULL") == 0
 
 
+def test_an_imported_record_reads_as_its_event_and_is_captured_for_the_backup(registry, rows):
+    """The set-based import writes rows, not objects: what the register reads back afterwards
+    is what the events said, the family card is its members', and every row reached the
+    backup capture."""
+    village = "36.04.06.2003"
+    text, niks = import_file("3604061503159002")
+    captured = rows.count("backup_changes", "tbl = 'residents'")
+    job = run_import(registry, village, text, False)
+    assert job["status"] == "succeeded", job
+    for nik in niks:
+        [event] = rows.events(nik)
+        assert registry.get_resident(nik, village) == event["payload"]
+        [line] = registry.resident_history(nik, village)
+        assert line["reason"] == "imported" and line["changes"]["nik"] == [None, nik]
+    [card] = rows.events("3604061503159002")
+    assert registry.get_family("3604061503159002", village) == card["payload"]
+    assert [m["nik"] for m in card["payload"]["members"]] == niks
+    assert rows.count("backup_changes", "tbl = 'residents'") - captured == 4
+    assert rows.count("backup_changes", "tbl = 'family_memberships'") >= 3
+
+
 def run_import(registry, village: str, text: str, dry_run: bool, timeout: float = 60) -> dict:
     """Start an import job and wait for its end (the container's timer runs it)."""
     job = registry.start_import(village, text, dry_run, OFFICER)

@@ -146,3 +146,40 @@ def test_request_id_is_set_per_call_and_cleared(pool):
     pool.call("registry", "ping", (), {}, request_id="first")
     pool.call("registry", "ping", (), {})
     assert [sent[2] for sent in FakeHandle.made[0].sent] == [{"request_id": "first"}, {}]
+
+
+class CountingConsumer:
+    """The reply consumer's broker question, answered from `answers` and counted."""
+
+    def __init__(self, *answers: int):
+        self.answers = list(answers)
+        self.asked = 0
+
+    def consumers_of(self, queue: str) -> int:
+        self.asked += 1
+        return self.answers.pop(0)
+
+
+def bare_handle(consumer: CountingConsumer) -> rpc._Handle:
+    handle = object.__new__(rpc._Handle)  # no broker: only the consumer check is exercised
+    handle.consumer, handle._consumers_seen = consumer, {}
+    return handle
+
+
+def test_a_service_seen_consumed_is_not_asked_about_again_for_a_moment(monkeypatch):
+    consumer = CountingConsumer(1, 1)
+    handle = bare_handle(consumer)
+    assert handle.has_consumers("registry") and handle.has_consumers("registry")
+    assert consumer.asked == 1
+    monkeypatch.setattr(rpc, "CONSUMERS_SEEN_SECONDS", 0.0)
+    assert handle.has_consumers("registry")
+    assert consumer.asked == 2
+
+
+def test_a_service_without_consumers_is_asked_about_every_time():
+    consumer = CountingConsumer(0, 0, 2)
+    handle = bare_handle(consumer)
+    assert not handle.has_consumers("letters")
+    assert not handle.has_consumers("letters")
+    assert handle.has_consumers("letters")
+    assert consumer.asked == 3
