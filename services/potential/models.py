@@ -243,17 +243,21 @@ class FollowUp(Base):
     resolution: Mapped[str | None] = mapped_column(sa.String(500))
 
 
+SEARCH_CONFIG = "simple"
+
+
 class CatalogueEntry(Base):
     """The public search index: one row per public business, tourism site and organisation,
     written in the same transaction as the thing itself. `search_text` (lower-case name,
-    description, products, category) has a trigram index for `ILIKE '%word%'` (decision 0051)."""
+    description, products, category) has a word index: its text search vector with the
+    `simple` configuration (no stemming, no stop words), for word-prefix queries (decision 0053)."""
     __tablename__ = "catalogue"
     __table_args__ = (
         # fastupdate off: every write merges into the index at once, so a search never scans
         # a pending list (writes are a few a minute; searches are what the public does).
-        sa.Index("ix_catalogue_search_trgm", "search_text", postgresql_using="gin",
-                 postgresql_ops={"search_text": "gin_trgm_ops"},
-                 postgresql_with={"fastupdate": "off"}),
+        sa.Index("ix_catalogue_search_words",
+                 sa.text(f"to_tsvector('{SEARCH_CONFIG}'::regconfig, search_text)"),
+                 postgresql_using="gin", postgresql_with={"fastupdate": "off"}),
         sa.Index("ix_catalogue_kind_district", "kind", "district_code"),
         sa.Index("ix_catalogue_name", "name", "entity_id"),
     )
@@ -267,3 +271,12 @@ class CatalogueEntry(Base):
     summary: Mapped[str | None] = mapped_column(sa.String(300))
     search_text: Mapped[str] = mapped_column(sa.Text)
     updated_at: Mapped[datetime] = _time()
+
+
+def search_config() -> sa.ColumnElement:
+    return sa.literal_column(f"'{SEARCH_CONFIG}'::regconfig")
+
+
+def search_vector() -> sa.ColumnElement:
+    """The catalogue's words, exactly as `ix_catalogue_search_words` indexes them."""
+    return sa.func.to_tsvector(search_config(), CatalogueEntry.search_text)

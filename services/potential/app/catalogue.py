@@ -1,27 +1,44 @@
 """The public catalogue across all villages, and the regency's counts.
 
 Search reads one table (`catalogue`, kept in the same transaction as each business, tourism
-site and organisation) with a trigram index on its text, so `q` matches any part of a word of
-the name or description in every village at once (decision 0051).
+site and organisation) with a word index on its text, so `q` matches the beginnings of words of
+the name or description in every village at once (decisions 0051, 0053).
 """
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from services.common.errors import NotFound
 from services.common.fields import load
 from services.common.pagination import fetch_page
 from services.potential import schemas
 from services.potential.app import records
-from services.potential.models import Business, CatalogueEntry, Organisation, TourismSite, Village
+from services.potential.models import (
+    Business,
+    CatalogueEntry,
+    Organisation,
+    TourismSite,
+    Village,
+    search_config,
+    search_vector,
+)
 
 _HIT = schemas.SearchHit()
+WORDS = re.compile(r"[^\W_]+")  # letters and digits: what the text search parser calls words
+MAX_WORDS = 8
+# A word matching this many entries (a third of a regency's catalogue) fills a page within a
+# few rows of the name index; fewer matches are cheaper to sort (measured: decision 0053).
+BROAD_MATCHES = 20_000
 
 
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def words_query(q: str) -> str | None:
+    """`q` as a tsquery: each of its words (at most 8) must begin a word of the entry ("jahit"
+    finds "jahitan", "emping" finds "keripik-emping"); None when it has no word at all."""
+    words = WORDS.findall(q.lower())[:MAX_WORDS]
+    return " & ".join(f"{word}:*" for word in words) or None
 
 
 def public_list(session: Session, what: str, village_code: str, query: dict) -> dict:
@@ -41,8 +58,6 @@ def public_list(session: Session, what: str, village_code: str, query: dict) -> 
 def search(session: Session, query: dict) -> dict:
     args = load(schemas.SearchArgs(), query)
     stmt = sa.select(CatalogueEntry)
-    for word in (args["q"] or "").lower().split()[:8]:
-        stmt = stmt.where(CatalogueEntry.search_text.like(_like(word)))
     if args["type"]:
         stmt = stmt.where(CatalogueEntry.kind == args["type"])
     if args["sector"]:
@@ -51,26 +66,38 @@ def search(session: Session, query: dict) -> dict:
         stmt = stmt.where(CatalogueEntry.district_code == args["district_code"])
     page, per_page = args["page"], args["per_page"]
     order = (CatalogueEntry.name, CatalogueEntry.entity_id)
-    if args["q"]:
-        # The matches come from the trigram index (a bitmap scan), then one pass gives the page
-        # and the total. Rows are cached in memory, so a random read costs about a sequential
-        # one: said for this query only, so the planner does not prefer a full scan for a word
-        # that one business in ten has (decision 0051).
-        session.execute(sa.text("SET LOCAL random_page_cost = 1.1"))
-        counted = stmt.add_columns(sa.func.count().over().label("total")).order_by(
-            *order).limit(per_page).offset((page - 1) * per_page)
-        found = session.execute(counted).all()
-        entries = [row[0] for row in found]
-        total = found[0].total if found else (0 if page == 1 else session.scalar(
-            sa.select(sa.func.count()).select_from(stmt.subquery())))
-    else:  # browsing: the page from the name index, the total counted apart
+    if not args["q"]:  # browsing: the page from the name index, the total counted apart
         entries, total = fetch_page(session, stmt.order_by(*order), page, per_page)
+    else:
+        entries, total = _matches(session, stmt, words_query(args["q"]), page, per_page)
     names = records.village_names(session, {entry.village_code for entry in entries})
     items = [_HIT.dump({**{c: getattr(entry, c) for c in (
         "kind", "village_code", "district_code", "sector", "name", "summary")},
         "entity_id": str(entry.entity_id), "village_name": names.get(entry.village_code)})
         for entry in entries]
     return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def _matches(session: Session, stmt: sa.Select, words: str | None, page: int,
+             per_page: int) -> tuple[list[CatalogueEntry], int]:
+    """The page and total of the entries with every word (decision 0053). The total comes
+    from the word index alone. The page, for a word most entries have, is read along the name
+    index until it is full; otherwise from the matches, sorted (PostgreSQL cannot estimate how
+    many entries a word prefix matches, and walking the name index for a word that one entry
+    in ten has, clustered in name order, took ten times as long)."""
+    if words is None:
+        return [], 0
+    stmt = stmt.where(search_vector().op("@@")(sa.func.to_tsquery(search_config(), words)))
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    offset = (page - 1) * per_page
+    if total == 0 or offset >= total:
+        return [], total
+    if total >= BROAD_MATCHES:
+        rows = stmt.order_by(CatalogueEntry.name, CatalogueEntry.entity_id)
+    else:
+        hits = aliased(CatalogueEntry, stmt.cte("hits").prefix_with("MATERIALIZED"))
+        rows = sa.select(hits).order_by(hits.name, hits.entity_id)
+    return list(session.scalars(rows.limit(per_page).offset(offset))), total
 
 
 def regency(session: Session, query: dict) -> list[dict]:

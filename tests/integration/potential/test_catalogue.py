@@ -295,6 +295,34 @@ def test_search_across_villages_by_word_type_sector_and_district(potential):
         assert set(bad) <= set(refused.value.fields)
 
 
+def test_search_matches_word_beginnings_and_pages_alike_however_many_match(potential,
+                                                                           monkeypatch):
+    word = f"zq{uuid.uuid4().hex[:6]}"
+    village = new_village()
+    officer = staff("officer", village)
+    owner = potential.resident(village)
+    for n in range(7):
+        potential(businesses.register, OUTBOX, village, business_data(
+            owner["nik"], name=f"Jahitan {word} {n}", description=f"Keripik-{word}x rumahan"),
+            village, officer)
+
+    def search(q: str, **query) -> dict:
+        return potential(catalogue.search, {"q": q, **query})
+
+    assert search(f"{word} jahit")["total"] == 7  # a word's beginning, in any order
+    assert search(f"JAHITAN, {word}!")["total"] == 7  # case and punctuation do not matter
+    assert search(f"{word}x keripik")["total"] == 7  # the parts of a hyphenated word
+    assert search(f"ahitan {word}")["total"] == 0  # the middle of a word is no beginning
+    assert search("!!! ***") == {"items": [], "total": 0, "page": 1, "per_page": 20}
+    sorted_pages = [search(word, per_page=3, page=page)["items"] for page in (1, 2, 3, 4)]
+    monkeypatch.setattr(catalogue, "BROAD_MATCHES", 1)  # as if most entries had the word
+    walked_pages = [search(word, per_page=3, page=page)["items"] for page in (1, 2, 3, 4)]
+    assert walked_pages == sorted_pages
+    assert [len(items) for items in sorted_pages] == [3, 3, 1, 0]
+    assert [h["name"] for items in sorted_pages for h in items] == [
+        f"Jahitan {word} {n}" for n in range(7)]
+
+
 def test_regency_counts_by_district_sector_and_size_class(potential):
     before = {row["key"]: row for row in potential(catalogue.regency, {"by": "district"})}
     village = "36.04.13.2001"
