@@ -20,6 +20,16 @@ from services.common.tables import backup_changes
 
 SKIPPED = frozenset({"alembic_version", backup_changes.name})
 TRIGGER = "backup_capture"
+TRUNCATE_GUARD = "backup_no_truncate"
+# TRUNCATE fires no row trigger, so it would empty a table without a change reaching the backup
+# (and a restore would bring the rows back). It is refused; DELETE is captured.
+_REFUSE_TRUNCATE = """
+CREATE OR REPLACE FUNCTION backup_refuse_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE of % is refused: the backup does not capture it; DELETE the rows '
+        'instead (captured change by change)', TG_TABLE_NAME
+        USING ERRCODE = 'feature_not_supported';
+END $$"""
 RESTORING = "current_setting('desa.backup_restore', true) = 'on'"
 
 
@@ -46,36 +56,40 @@ class Schema:
 
     @classmethod
     def load(cls, bind: Engine | Connection) -> Schema:
-        meta = sa.MetaData()
-        meta.reflect(bind=bind)
-        inspector = sa.inspect(bind)
+        """Read from the catalogue in three queries (SQLAlchemy's reflection takes seconds per
+        database, and a restore or snapshot loads the schema of every service)."""
+        if isinstance(bind, Engine):
+            with bind.connect() as conn:
+                return cls.load(conn)
+        columns: dict[str, list[tuple[str, bool]]] = {}
+        for table, column, identity in bind.execute(sa.text(_COLUMNS)):
+            columns.setdefault(table, []).append((column, identity))
+        pks: dict[str, list[str]] = {}
+        for table, column in bind.execute(sa.text(_PRIMARY_KEYS)):
+            pks.setdefault(table, []).append(column)
+        fks: dict[str, list[tuple[str, str, str]]] = {}
+        for table, local, parent, remote in bind.execute(sa.text(_FOREIGN_KEYS)):
+            fks.setdefault(table, []).append((parent, local, remote))
         infos = []
-        for table in meta.sorted_tables:
-            if table.name in SKIPPED:
-                continue
-            columns = inspector.get_columns(table.name)
-            stored = [c["name"] for c in columns if not c.get("computed")]
-            info = TableInfo(
-                name=table.name, columns=stored,
-                pk=[c.name for c in table.primary_key.columns],
-                identity=[c["name"] for c in columns
-                          if c.get("identity") or "nextval(" in str(c.get("default") or "")])
+        for name in _parents_first(sorted(set(columns) - SKIPPED), fks):
+            stored = [c for c, _ in columns[name]]
+            info = TableInfo(name=name, columns=stored, pk=pks.get(name, []),
+                             identity=[c for c, identity in columns[name] if identity])
             if "village_code" in stored:
                 info.village_column = "village_code"
-            elif table.name == "villages" and info.pk == ["code"]:
+            elif name == "villages" and info.pk == ["code"]:
                 info.village_column = "code"
             info.documents = _document_columns(stored)
             infos.append(info)
         schema = cls(infos)
-        for table in meta.sorted_tables:
-            info = schema.tables.get(table.name)
-            if info is None or info.village_column:
+        for info in schema:
+            if info.village_column:
                 continue
-            for fk in table.foreign_keys:
-                parent = schema.tables.get(fk.column.table.name)
-                if parent is not None and (parent.village_column or parent.parent) \
-                        and len(fk.constraint.columns) == 1:
-                    info.parent = (parent.name, fk.parent.name, fk.column.name)
+            for parent_name, local, remote in fks.get(info.name, []):
+                parent = schema.tables.get(parent_name)
+                if local is not None and parent is not None and \
+                        (parent.village_column or parent.parent):
+                    info.parent = (parent.name, local, remote)
                     break
         return schema
 
@@ -107,6 +121,63 @@ class Schema:
 
     def scope_column(self, table: str, alias: str = "t") -> str:
         return f"coalesce({self.village_of(table, alias)}, '{REGENCY}')"
+
+
+# Stored columns of the current schema's tables (generated ones left out), in their order; an
+# identity column or one defaulting to a sequence is marked.
+_COLUMNS = """
+SELECT c.relname, a.attname,
+       a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%'
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+WHERE c.relkind IN ('r', 'p') AND a.attgenerated = ''
+ORDER BY c.relname, a.attnum"""
+_PRIMARY_KEYS = """
+SELECT c.relname, a.attname
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+CROSS JOIN LATERAL unnest(k.conkey) WITH ORDINALITY AS u(attnum, position)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = u.attnum
+WHERE k.contype = 'p'
+ORDER BY c.relname, u.position"""
+# Foreign keys by constraint name; the columns only of one-column ones (a longer one carries no
+# village, but still orders the tables).
+_FOREIGN_KEYS = """
+SELECT c.relname, CASE WHEN cardinality(k.conkey) = 1 THEN a.attname END, p.relname, pa.attname
+FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+JOIN pg_class p ON p.oid = k.confrelid
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.conkey[1]
+JOIN pg_attribute pa ON pa.attrelid = p.oid AND pa.attnum = k.confkey[1]
+WHERE k.contype = 'f'
+ORDER BY c.relname, k.conname"""
+
+
+def _parents_first(names: list[str], fks: dict[str, list[tuple[str, str, str]]]) -> list[str]:
+    """Tables ordered so a table comes after the tables it references (by name where free; a
+    cycle is broken at its first name)."""
+    ordered: list[str] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in placed or name in visiting:
+            return
+        visiting.add(name)
+        for parent, _, _ in sorted(fks.get(name, [])):
+            if parent in names and parent != name:
+                visit(parent)
+        visiting.discard(name)
+        placed.add(name)
+        ordered.append(name)
+
+    for name in names:
+        visit(name)
+    return ordered
 
 
 def _document_columns(columns: list[str]) -> list[tuple[str, str]]:
@@ -173,6 +244,7 @@ def install(engine: Engine) -> Schema:
         backup_changes.create(conn, checkfirst=True)
         schema = Schema.load(conn)
         missing = set(uncovered(conn))
+        conn.execute(sa.text(_REFUSE_TRUNCATE))
         for info in schema:
             if not info.pk:
                 raise RuntimeError(f"table {info.name} has no primary key: it cannot be backed "
@@ -181,16 +253,22 @@ def install(engine: Engine) -> Schema:
             conn.exec_driver_sql(function)
             if info.name in missing:  # creating a trigger locks the table: only when missing
                 conn.exec_driver_sql(trigger)
+                conn.exec_driver_sql(
+                    f"CREATE OR REPLACE TRIGGER {TRUNCATE_GUARD} BEFORE TRUNCATE ON "
+                    f"{q(info.name)} FOR EACH STATEMENT EXECUTE FUNCTION "
+                    "backup_refuse_truncate()")
     return schema
 
 
 def uncovered(conn: Connection) -> list[str]:
-    """Tables of this database that no capture trigger watches (should be none)."""
+    """Tables of this database that no capture trigger watches, or whose TRUNCATE guard is
+    missing or disabled (should be none)."""
     watched = set(conn.scalars(sa.text(
         "SELECT c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE g.tgname = :t AND n.nspname = current_schema() AND g.tgenabled <> 'D'"),
-        {"t": TRIGGER}))
+        "WHERE g.tgname IN (:t, :g) AND n.nspname = current_schema() AND g.tgenabled <> 'D' "
+        "GROUP BY c.relname HAVING count(*) = 2"),
+        {"t": TRIGGER, "g": TRUNCATE_GUARD}))
     tables = set(conn.scalars(sa.text(
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")))
     return sorted(tables - watched - SKIPPED)
