@@ -9,11 +9,11 @@ once, so announcing again never rolls anything back.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from services.common.outbox import Outbox
 from services.registry import events
-from services.registry.models import Family, Resident, Village
+from services.registry.models import Family, FamilyMembership, Resident, Village
 
 BATCH = 1000
 
@@ -30,7 +30,11 @@ def republish(session: Session, outbox: Outbox, village_code: str | None = None)
         counts["villages"] += 1
 
     residents = sa.select(Resident).order_by(Resident.id).execution_options(yield_per=BATCH)
-    families = sa.select(Family).order_by(Family.number)
+    # Cards with their head and members loaded in a few queries per batch, not per card.
+    families = sa.select(Family).order_by(Family.number).options(
+        joinedload(Family.head),
+        selectinload(Family.memberships).joinedload(FamilyMembership.resident),
+    ).execution_options(yield_per=BATCH)
     if village_code is not None:
         residents = residents.where(Resident.village_code == village_code)
         families = families.where(Family.village_code == village_code)
@@ -39,7 +43,9 @@ def republish(session: Session, outbox: Outbox, village_code: str | None = None)
             {"type": events.RESIDENT_UPDATED, "village_code": r.village_code,
              "aggregate_id": r.nik, "payload": events.resident_state(r)} for r in chunk])
         counts["residents"] += len(chunk)
-    for family in session.scalars(families):
-        events.emit_family(session, outbox, family)
-        counts["families"] += 1
+    for chunk in session.scalars(families).partitions():
+        outbox.record_many(session, [
+            {"type": events.FAMILY_UPDATED, "village_code": f.village_code,
+             "aggregate_id": f.number, "payload": events.family_state(f)} for f in chunk])
+        counts["families"] += len(chunk)
     return counts
