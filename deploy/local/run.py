@@ -6,6 +6,7 @@ prints where to go. Running it again leaves running processes alone. `down` stop
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -103,9 +104,19 @@ def start_seaweed(group: ProcessGroup, env: dict[str, str]) -> None:
     data.mkdir(parents=True, exist_ok=True)
     config = data / "s3.json"
     seaweed.write_s3_config(config, env["DESA_S3_ACCESS_KEY"], env["DESA_S3_SECRET_KEY"])
-    ports = seaweed.SeaweedPorts(s3=int(endpoint.rsplit(":", 1)[1]))
+    ports = ports_for(endpoint, seaweed.SeaweedPorts())
     group.start(SEAWEED, seaweed.command(data, ports, config))
     click.echo(f"started SeaweedFS S3 on {endpoint} (data in var/data/weed)")
+
+
+def ports_for(endpoint: str, usual: seaweed.SeaweedPorts) -> seaweed.SeaweedPorts:
+    """The usual ports at the usual S3 port; at another S3 port (a second `make run` beside the
+    first one, from another checkout) free ports for the master, volume and filer as well, so the
+    two never collide on them."""
+    s3 = int(endpoint.rsplit(":", 1)[1])
+    if s3 == usual.s3:
+        return usual
+    return dataclasses.replace(seaweed.SeaweedPorts.random(), s3=s3)
 
 
 def backup_env(env: dict[str, str]) -> dict[str, str]:
@@ -125,8 +136,7 @@ def start_backup_store(group: ProcessGroup, env: dict[str, str]) -> None:
     config = data / "s3.json"
     seaweed.write_s3_config(config, store_env["DESA_S3_ACCESS_KEY"],
                             store_env["DESA_S3_SECRET_KEY"])
-    ports = seaweed.SeaweedPorts(**{**BACKUP_PORTS.__dict__,
-                                    "s3": int(store_env["DESA_S3_ENDPOINT"].rsplit(":", 1)[1])})
+    ports = ports_for(store_env["DESA_S3_ENDPOINT"], BACKUP_PORTS)
     group.start(BACKUP_STORE, seaweed.command(data, ports, config))
     click.echo(f"started the backup store (SeaweedFS S3) on {store_env['DESA_S3_ENDPOINT']} "
                "(data in var/data/weed-backup)")
