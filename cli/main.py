@@ -659,16 +659,23 @@ def backup_verify() -> None:
 
 @backup.command("prune")
 def backup_prune() -> None:
-    """Apply retention (7 daily, 4 weekly, 12 monthly snapshots) and drop journal segments
-    that no kept snapshot needs."""
+    """Apply retention (7 daily, 4 weekly, 12 monthly snapshots), drop journal segments that no
+    kept snapshot needs, and delete sent outbox rows older than DESA_OUTBOX_KEEP_HOURS that the
+    backup store already has."""
+    from datetime import timedelta
+
     from services.common.backup.retention import prune
+    from services.common.backup.shipper import prune_outbox
     from services.common.backup.store import BackupStore
 
     store = BackupStore.from_settings()
+    keep = timedelta(hours=get_settings().outbox_keep_hours)
     for name in service_names():
         removed = prune(store, name)
+        with _engine(name) as engine:
+            outbox_rows = prune_outbox(engine, keep)
         click.echo(f"{name}: {removed['snapshots']} snapshot(s), {removed['segments']} "
-                   "segment(s) removed")
+                   f"segment(s) removed; {outbox_rows} sent outbox row(s) deleted")
 
 
 @cli.command()
@@ -685,6 +692,7 @@ def restore(village_codes: tuple[str, ...], restore_all: bool, service: str | No
     from datetime import UTC, datetime
 
     from services.common.backup.crypto import BackupKeyError
+    from services.common.backup.operations import PartlyRestored
     from services.common.backup.operations import restore as run_restore
     from services.common.backup.restore import RestoreFailed
 
@@ -709,7 +717,10 @@ def restore(village_codes: tuple[str, ...], restore_all: bool, service: str | No
         reports = run_restore(_services_option(service),
                               None if restore_all else list(village_codes), moment, progress)
     except (RestoreFailed, BackupKeyError) as exc:
-        raise click.ClickException(f"restore stopped, nothing restored: {exc}") from None
+        raise click.ClickException(f"restore stopped, nothing restored in any service: {exc}") \
+            from None
+    except PartlyRestored as exc:
+        raise click.ClickException(f"restore stopped part way: {exc}") from None
     for report in reports:
         click.echo(f"{report.service}: {len(report.scopes)} village(s) in {report.seconds:.1f} s; "
                    f"{report.changes_replayed} journal change(s) replayed; "

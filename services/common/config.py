@@ -89,6 +89,9 @@ class Settings:
         "DESA_BACKUP_POLL_SECONDS", "0.5")))
     backup_snapshot_hours: float = field(default_factory=lambda: float(_env(
         "DESA_BACKUP_SNAPSHOT_HOURS", "24")))
+    # Sent outbox rows are deleted this long after sending, once the backup store has them.
+    outbox_keep_hours: float = field(default_factory=lambda: float(_env(
+        "DESA_OUTBOX_KEEP_HOURS", "24")))
     # "auto": quorum queues when DESA_AMQP_URI names three or more broker nodes, else classic.
     queue_type: str = field(default_factory=lambda: _env("DESA_QUEUE_TYPE", "auto"))
     # Port of a service process's /healthz and /readyz (services/common/probes.py); 0: none.

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,7 +12,7 @@ import sqlalchemy as sa
 
 from services.common import migrations
 from services.common.backup import journal, snapshot
-from services.common.backup.restore import Report, restore_service
+from services.common.backup.restore import ABORTED, Report, RestoreFailed, prepare_service
 from services.common.backup.store import BackupStore
 from services.common.config import get_settings
 from services.common.db import make_engine, session_scope
@@ -52,26 +54,52 @@ def republish(service: str, engine: sa.Engine, village_code: str | None) -> bool
     return True
 
 
+class PartlyRestored(Exception):
+    """The commits of a restore stopped part way (the database went away between them): the
+    services named in `committed` are restored, the others are as they were."""
+
+    def __init__(self, committed: list[str], failed: str, cause: BaseException):
+        self.committed = committed
+        self.failed = failed
+        super().__init__(
+            f"{failed} could not commit ({cause}); restored: {', '.join(committed) or 'none'}; "
+            f"not restored: {failed} and the services after it. Run the same restore again: "
+            "it replaces the villages' rows, so the restored services come out the same")
+
+
 def restore(services: list[str], scopes: list[str] | None, at: datetime | None = None,
             progress: Callable[[str, int], None] | None = None) -> list[Report]:
     """Restore `scopes` (None: everything) of `services` onto this machine's databases, which
-    are created by migration if missing; then republish and snapshot the restored state."""
+    are created by migration if missing; then republish and snapshot the restored state.
+
+    All or nothing across services: every service is restored in its own open transaction (in
+    parallel: fetch and check, load, replay, documents put back), and only when every one of
+    them got that far are they committed, one after the other. A missing or corrupt object, or
+    any other failure, in any service rolls every service back (RestoreFailed names it). Only a
+    failure of the commits themselves can leave some services restored (PartlyRestored names
+    them): PostgreSQL's two-phase commit would close that gap but needs
+    max_prepared_transactions, which a stock server does not set."""
     store = BackupStore.from_settings()
     documents = documents_store()
     documents.ensure_bucket()
-    reports = []
     for service in services:
         migrations.upgrade(service)
-    for service in services:
-        engine = _engine(service)
-        try:
-            reports.append(restore_service(service, engine, store, documents, scopes, at,
-                                           progress))
-        finally:
-            engine.dispose()
-    for service, report in zip(services, reports, strict=True):
-        engine = _engine(service)
-        try:
+    engines = {service: _engine(service) for service in services}
+    try:
+        prepared = _prepare_all(services, engines, store, documents, scopes, at, progress)
+        committed: list[str] = []
+        for service in services:
+            try:
+                prepared[service].commit()
+            except Exception as exc:
+                for later in services[services.index(service) + 1:]:
+                    prepared[later].rollback()
+                raise PartlyRestored(committed, service, exc) from exc
+            committed.append(service)
+        reports = [prepared[service].report for service in services]
+
+        def settle(service: str, report: Report) -> None:
+            engine = engines[service]
             villages = [None] if scopes is None else [s for s in report.scopes
                                                       if s != "regency"]
             for village in villages:
@@ -82,9 +110,50 @@ def restore(services: list[str], scopes: list[str] | None, at: datetime | None =
                 snapshot.take_all(service, engine, store)
             elif report.scopes:
                 snapshot.take(service, engine, store, scopes)
-        finally:
+
+        with ThreadPoolExecutor(len(services)) as pool:
+            for job in [pool.submit(settle, s, r) for s, r in zip(services, reports,
+                                                                   strict=True)]:
+                job.result()
+        return reports
+    finally:
+        for engine in engines.values():
             engine.dispose()
-    return reports
+
+
+def _prepare_all(services, engines, store, documents, scopes, at, progress) -> dict:
+    """Every service prepared (see `restore`), or every one rolled back and the first failure
+    (in the order of `services`) raised, naming its service."""
+    abort = threading.Event()
+
+    def prepare(service: str):
+        try:
+            return prepare_service(service, engines[service], store, documents, scopes, at,
+                                   progress, abort)
+        except BaseException:
+            abort.set()
+            raise
+
+    with ThreadPoolExecutor(len(services)) as pool:
+        jobs = {service: pool.submit(prepare, service) for service in services}
+        outcomes = {}
+        for service, job in jobs.items():
+            try:
+                outcomes[service] = job.result()
+            except BaseException as exc:  # noqa: BLE001 - every other service is rolled back
+                outcomes[service] = exc
+    failures = [s for s in services if isinstance(outcomes[s], BaseException)]
+    if not failures:
+        return outcomes
+    for service in services:
+        if service not in failures:
+            outcomes[service].rollback()
+    # The real causes, not the services that stopped because another one failed.
+    causes = [s for s in failures if not str(outcomes[s]).endswith(ABORTED)] or failures[:1]
+    errors = [outcomes[s] for s in causes]
+    if all(isinstance(error, RestoreFailed) for error in errors):
+        raise RestoreFailed("; ".join(f"{s}: {outcomes[s]}" for s in causes)) from None
+    raise next(error for error in errors if not isinstance(error, RestoreFailed))
 
 
 @dataclass

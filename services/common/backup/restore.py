@@ -9,6 +9,8 @@ the snapshot did not hold, and with `--at` only those whose last change came bef
 identity sequences past the restored ids, and put every document the rows name back in the
 primary bucket, each checked against its row's SHA-256. A missing or corrupt object raises
 RestoreFailed before the commit: nothing is half restored. Other villages' rows are not touched.
+`prepare_service` stops short of the commit, so that `operations.restore` commits every service
+of a restore only once all of them got that far.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import hashlib
 import io
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +36,9 @@ from services.common.objectstore import ObjectStoreClient
 log = logging.getLogger(__name__)
 PARALLEL = 8
 REPLAY_CHUNK = 1000
+
+
+ABORTED = "stopped, another service's restore failed"
 
 
 class RestoreFailed(Exception):
@@ -58,6 +64,7 @@ class Report:
     document_bytes: int = 0
     backup_bytes: int = 0
     seconds: float = 0.0
+    document_seconds: float = 0.0
     snapshots: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -157,12 +164,51 @@ def _replay(cursor, schema: Schema, changes: list[dict]) -> int:
     return applied
 
 
+class Prepared:
+    """A service's restore done in an open transaction: `commit` makes it so, `rollback` leaves
+    the service as it was (documents already put back are the verified bytes their rows name)."""
+
+    def __init__(self, report: Report, raw, started: float):
+        self.report = report
+        self._raw = raw
+        self._started = started
+
+    def commit(self) -> Report:
+        try:
+            self._raw.commit()
+        finally:
+            self._raw.close()
+        self.report.seconds = time.monotonic() - self._started
+        return self.report
+
+    def rollback(self) -> None:
+        try:
+            self._raw.rollback()
+        finally:
+            self._raw.close()
+
+
 def restore_service(service: str, engine: Engine, store: BackupStore,
                     documents: ObjectStoreClient, scopes: list[str] | None,
                     at: datetime | None = None,
                     progress: Callable[[str, int], None] | None = None) -> Report:
     """Restore `scopes` of `service` (None: every scope in the backup, replacing every row)."""
+    return prepare_service(service, engine, store, documents, scopes, at, progress).commit()
+
+
+def prepare_service(service: str, engine: Engine, store: BackupStore,
+                    documents: ObjectStoreClient, scopes: list[str] | None,
+                    at: datetime | None = None,
+                    progress: Callable[[str, int], None] | None = None,
+                    abort: threading.Event | None = None) -> Prepared:
+    """Everything of `restore_service` but the commit. `abort` set (another service of the same
+    restore failed): stop at the next step with RestoreFailed, nothing changed."""
     started = time.monotonic()
+
+    def check_abort() -> None:
+        if abort is not None and abort.is_set():
+            raise RestoreFailed(f"{service}: {ABORTED}")
+
     listing = journal.list_service(store, service)
     replace_all = scopes is None
     chosen = sorted(listing) if replace_all else scopes
@@ -175,6 +221,7 @@ def restore_service(service: str, engine: Engine, store: BackupStore,
                     raise RestoreFailed(f"village {scope}: nothing of {service} in the backup "
                                         "store")
                 continue
+            check_abort()
             plans.append(plan_scope(store, service, scope, listing[scope], at, pool))
             if progress:
                 progress("fetched", 1)
@@ -193,6 +240,7 @@ def restore_service(service: str, engine: Engine, store: BackupStore,
                         f"village {plan.scope}: the snapshot was taken at migration "
                         f"{plan.manifest['migration_head']} of {service}, this database is at "
                         f"{head}; restore with the release that made the backup")
+            check_abort()
             cursor.execute("SET LOCAL desa.backup_restore = 'on'")
             tables = list(schema)
             for info in reversed(tables):  # children first: their village comes from parents
@@ -219,6 +267,7 @@ def restore_service(service: str, engine: Engine, store: BackupStore,
                     report.snapshot_rows[info.name] = \
                         report.snapshot_rows.get(info.name, 0) + entry["rows"]
                 report.changes_replayed += _replay(cursor, schema, plan.changes)
+            check_abort()
             try:
                 recorded = store.get_json(sequences_name(service))
             except MissingObject:
@@ -226,9 +275,11 @@ def restore_service(service: str, engine: Engine, store: BackupStore,
             for info in tables:
                 for column in info.identity:
                     _advance_sequence(cursor, info.name, column, recorded)
+            documents_began = time.monotonic()
             report.documents, report.document_bytes = _put_documents(
                 cursor, schema, [p.scope for p in plans], replace_all, store, documents, pool,
-                progress)
+                progress, check_abort)
+            report.document_seconds = time.monotonic() - documents_began
             for info in tables:
                 where = "" if replace_all else " WHERE " + " OR ".join(
                     cursor.mogrify(schema.scope_filter(info.name), {"scope": p.scope}).decode()
@@ -236,14 +287,14 @@ def restore_service(service: str, engine: Engine, store: BackupStore,
                 if plans or replace_all:
                     cursor.execute(f"SELECT count(*) FROM {q(info.name)} t{where}")
                     report.rows[info.name] = cursor.fetchone()[0]
-            raw.commit()
         except BaseException:
-            raw.rollback()
+            try:
+                raw.rollback()
+            finally:
+                raw.close()
             raise
-        finally:
-            raw.close()
     report.seconds = time.monotonic() - started
-    return report
+    return Prepared(report, raw, started)
 
 
 def _advance_sequence(cursor, table: str, column: str, recorded: dict) -> None:
@@ -259,7 +310,7 @@ def _advance_sequence(cursor, table: str, column: str, recorded: dict) -> None:
 
 def _put_documents(cursor, schema: Schema, scopes: list[str], replace_all: bool,
                    store: BackupStore, documents: ObjectStoreClient, pool: ThreadPoolExecutor,
-                   progress) -> tuple[int, int]:
+                   progress, check_abort: Callable[[], None]) -> tuple[int, int]:
     wanted: dict[str, str] = {}
     for info in schema:
         for key_col, sha_col in info.documents:
@@ -278,6 +329,7 @@ def _put_documents(cursor, schema: Schema, scopes: list[str], replace_all: bool,
 
     def put_back(item: tuple[str, str]) -> int:
         key, sha = item
+        check_abort()
         try:
             data, content_type = store.get_document(key, sha)
         except (MissingObject, CorruptObject, BackupKeyError) as exc:

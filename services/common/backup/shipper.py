@@ -172,9 +172,32 @@ class Shipper:
         self.engine.dispose()
 
 
+OUTBOX_PRUNE_BATCH = 5000
+
+
+def prune_outbox(engine: Engine, keep: timedelta) -> int:
+    """Delete outbox rows the relay sent more than `keep` ago and the backup store already has:
+    no change row of theirs still waits in `backup_changes` (the shipper deletes change rows only
+    once their segment is stored, and the relay's `sent_at` is committed with its change row).
+    The deletes are captured like any others. Returns how many rows were deleted."""
+    deleted = 0
+    while True:
+        with engine.begin() as conn:
+            count = conn.execute(sa.text(
+                "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o "
+                "WHERE o.sent_at < now() - make_interval(secs => :keep) AND NOT EXISTS ("
+                "SELECT 1 FROM backup_changes c WHERE c.tbl = 'outbox' "
+                "AND c.row->>'id' = o.id::text) ORDER BY o.id LIMIT :batch)"),
+                {"keep": keep.total_seconds(), "batch": OUTBOX_PRUNE_BATCH}).rowcount
+        deleted += count
+        if count < OUTBOX_PRUNE_BATCH:
+            return deleted
+
+
 def run_shipper(shipper: Shipper, stop: threading.Event, poll: float,
-                snapshot_hours: float) -> None:
-    """Ship until `stop`; take the scheduled snapshots and apply retention when they are due."""
+                snapshot_hours: float, outbox_keep: timedelta | None = None) -> None:
+    """Ship until `stop`; take the scheduled snapshots and apply retention when they are due;
+    every minute, prune the outbox rows older than `outbox_keep` that are safely shipped."""
     delay = poll
     interval = timedelta(hours=snapshot_hours)
     next_snapshot_check = 0.0
@@ -183,6 +206,8 @@ def run_shipper(shipper: Shipper, stop: threading.Event, poll: float,
             shipped = shipper.ship_once()
             if time.monotonic() >= next_snapshot_check:
                 next_snapshot_check = time.monotonic() + 60
+                if outbox_keep is not None:
+                    prune_outbox(shipper.engine, outbox_keep)
                 if snapshot_hours > 0 and shipper.snapshot_due(interval):
                     snapshot.take_all(shipper.service, shipper.engine, shipper.store)
                     retention.prune(shipper.store, shipper.service)
@@ -205,7 +230,8 @@ def run_shippers(services: list[str], stop: threading.Event) -> list[threading.T
         shipper = Shipper(name, store=store)
         thread = threading.Thread(
             target=run_shipper, name=f"ship-{name}", daemon=True,
-            args=(shipper, stop, settings.backup_poll_seconds, settings.backup_snapshot_hours))
+            args=(shipper, stop, settings.backup_poll_seconds, settings.backup_snapshot_hours,
+                  timedelta(hours=settings.outbox_keep_hours)))
         thread.start()
         threads.append(thread)
     return threads

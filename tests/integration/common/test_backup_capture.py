@@ -59,3 +59,51 @@ def test_capture_of_a_new_table_follows_the_village_through_foreign_keys(kernel_
         # moved to another village: gone from the first, present in the second
         ("farms", "D", "36.04.05.2001", "1"), ("farms", "U", "36.04.14.2001", "1"),
         ("plots", "D", "36.04.14.2001", "10")]
+
+
+def test_truncate_of_a_captured_table_is_refused_and_an_unguarded_table_is_named(kernel_db):
+    """TRUNCATE fires no row trigger: it would empty a table behind the backup's back."""
+    with kernel_db.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE farms (id int PRIMARY KEY, village_code varchar(13))"))
+    capture.install(kernel_db)
+    with kernel_db.begin() as conn:
+        conn.execute(sa.text("INSERT INTO farms VALUES (1, '36.04.05.2001')"))
+    with pytest.raises(sa.exc.NotSupportedError, match="TRUNCATE of farms is refused"):
+        with kernel_db.begin() as conn:
+            conn.execute(sa.text("TRUNCATE farms"))
+    with kernel_db.begin() as conn:
+        assert conn.scalar(sa.text("SELECT count(*) FROM farms")) == 1
+        conn.execute(sa.text("DELETE FROM farms"))  # the way to empty it: captured
+        assert conn.scalar(sa.text(
+            "SELECT count(*) FROM backup_changes WHERE tbl = 'farms' AND op = 'D'")) == 1
+        conn.execute(sa.text(f"ALTER TABLE farms DISABLE TRIGGER {capture.TRUNCATE_GUARD}"))
+        assert uncovered(conn) == ["farms"]
+
+
+def test_sent_outbox_rows_are_pruned_only_once_old_and_in_the_backup_store(kernel_db):
+    from datetime import timedelta
+
+    from services.common.backup.shipper import prune_outbox
+
+    capture.install(kernel_db)
+    insert = sa.text(
+        "INSERT INTO outbox (event_id, type, aggregate_id, envelope, sent_at) VALUES "
+        "(gen_random_uuid(), 'x.y', :name, '{}', now() - make_interval(hours => :age)) "
+        "RETURNING id")
+    with kernel_db.begin() as conn:
+        shipped_old = conn.scalar(insert, {"name": "shipped-old", "age": 30})
+        shipped_recent = conn.scalar(insert, {"name": "shipped-recent", "age": 1})
+        unsent = conn.scalar(sa.text(
+            "INSERT INTO outbox (event_id, type, aggregate_id, envelope) VALUES "
+            "(gen_random_uuid(), 'x.y', 'unsent', '{}') RETURNING id"))
+        conn.execute(sa.text("DELETE FROM backup_changes"))  # what the shipper does once stored
+        waiting_old = conn.scalar(insert, {"name": "waiting-old", "age": 30})  # not shipped yet
+
+    assert prune_outbox(kernel_db, timedelta(hours=24)) == 1
+    with kernel_db.connect() as conn:
+        left = set(conn.scalars(sa.text("SELECT id FROM outbox")))
+        pruned = conn.execute(sa.text(
+            "SELECT op, row->>'id' FROM backup_changes WHERE row->>'id' <> :id"),
+            {"id": str(waiting_old)}).all()
+    assert left == {shipped_recent, unsent, waiting_old}
+    assert [tuple(r) for r in pruned] == [("D", str(shipped_old))]  # the delete is captured
