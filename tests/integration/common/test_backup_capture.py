@@ -68,9 +68,9 @@ def test_truncate_of_a_captured_table_is_refused_and_an_unguarded_table_is_named
     capture.install(kernel_db)
     with kernel_db.begin() as conn:
         conn.execute(sa.text("INSERT INTO farms VALUES (1, '36.04.05.2001')"))
-    with pytest.raises(sa.exc.NotSupportedError, match="TRUNCATE of farms is refused"):
-        with kernel_db.begin() as conn:
-            conn.execute(sa.text("TRUNCATE farms"))
+    with pytest.raises(sa.exc.NotSupportedError, match="TRUNCATE of farms is refused"), \
+            kernel_db.begin() as conn:
+        conn.execute(sa.text("TRUNCATE farms"))
     with kernel_db.begin() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM farms")) == 1
         conn.execute(sa.text("DELETE FROM farms"))  # the way to empty it: captured
