@@ -14,6 +14,10 @@ Two things nameko's own entrypoints do not do:
   reaches the head of the queue) is answered with `DeadlineExceeded` and never reaches a
   worker; `@transaction` refuses to commit once the deadline has passed and remembers
   idempotency keys (services/common/idempotency.py; decision 0028).
+- **Database outages as 503.** A call whose database connection failed under it (terminated by
+  `pg_terminate_backend`, a server restart, a network cut) answers `DatabaseUnavailable`, which
+  the gateway turns into 503 with Retry-After, instead of an undeclared error (a 500); the pool
+  replaces the dead connection, so the next call works (decision 0071).
 """
 from __future__ import annotations
 
@@ -22,11 +26,12 @@ import sys
 import time
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from nameko import events
 from nameko import rpc as nameko_rpc
 from nameko.extensions import DependencyProvider
 
-from services.common.errors import DeadlineExceeded
+from services.common.errors import DatabaseUnavailable, DeadlineExceeded
 from services.common.topology import Subscription, queue_type, rpc_queue
 
 log = logging.getLogger(__name__)
@@ -94,6 +99,25 @@ class Rpc(nameko_rpc.Rpc):
                 self.rpc_consumer.handle_result(message, None, sys.exc_info())
             return
         super().handle_message(body, message)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None and database_outage(exc_info[1]):
+            log.warning("rpc failed: the database connection was lost", extra={
+                "method": self.method_name,
+                "error": type(getattr(exc_info[1], "orig", None) or exc_info[1]).__name__})
+            try:
+                raise DatabaseUnavailable("The database connection was lost; try again.") from None
+            except DatabaseUnavailable:
+                exc_info = sys.exc_info()
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+def database_outage(exc: BaseException) -> bool:
+    """Whether `exc` means the database connection failed, not that the statement was wrong:
+    the server or the network went away (OperationalError), or SQLAlchemy invalidated the
+    connection it raised on."""
+    return isinstance(exc, sa.exc.DBAPIError) and (
+        isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated)
 
 
 class EventHandler(events.EventHandler):

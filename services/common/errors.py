@@ -99,6 +99,15 @@ class StorageUnavailable(DesaError):
 
 
 @deserialize_to_instance
+class DatabaseUnavailable(DesaError):
+    """The service's database connection failed in the middle of the work (terminated, server
+    restarting, unreachable): the work was rolled back or never committed (HTTP 503)."""
+    code = "service_unavailable"
+    http_status = 503
+    retry_after_seconds = 5
+
+
+@deserialize_to_instance
 class UnsupportedMediaType(DesaError):
     """An upload whose bytes are not of a kind the endpoint takes (a photo that is no image)."""
     code = "unsupported_media_type"

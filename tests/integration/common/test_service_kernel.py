@@ -22,7 +22,12 @@ from nameko.testing.services import entrypoint_hook
 from services.common import migrations
 from services.common.config import get_settings
 from services.common.db import drop_database, make_engine
-from services.common.errors import DeadlineExceeded, IdempotencyKeyReused, Unprocessable
+from services.common.errors import (
+    DatabaseUnavailable,
+    DeadlineExceeded,
+    IdempotencyKeyReused,
+    Unprocessable,
+)
 from services.common.relay import Relay
 from services.common.tables import inbox, outbox
 from services.common.topology import event_exchange, subscriptions_of
@@ -60,6 +65,8 @@ class Echo(Base):
 
 SERVICE = '''
 """A throwaway service: kernel imports only."""
+import sqlalchemy as sa
+
 from services.common import rules
 from services.common.entrypoints import rpc
 from services.common.db import Database
@@ -85,6 +92,11 @@ class ScratchService(ServiceBase):
         if fail:
             raise rules.Refused("refused after the event was recorded")
         return {{"id": note.id}}
+
+    @rpc
+    def nap(self, seconds):
+        self.db.execute(sa.text("SELECT pg_sleep(:s)"), {{"s": seconds}})
+        return "rested"
 
     @consumes("{name}", "note.written")
     def on_note_written(self, envelope):
@@ -289,3 +301,27 @@ def test_a_service_from_the_kernel_refuses_work_past_its_deadline(scratch, conta
                          context_data={"deadline": time.time() + 30}) as write:
         write(VILLAGE, "in time")
     assert [text for _id, text in notes(engine)] == ["in time"]
+
+
+def test_a_call_whose_database_connection_is_killed_answers_unavailable_and_the_next_works(
+        scratch, container_factory, nameko_config):
+    """pg_terminate_backend on the connection a call is using: the caller gets
+    DatabaseUnavailable (the gateway's 503 with Retry-After), never an undeclared error, and the
+    service's pool replaces the connection for the next call."""
+    name, service_cls, engine = scratch
+    container = container_factory(service_cls, nameko_config)
+    container.start()
+    database = make_engine(get_settings().database_url(name)).url.database
+    with ClusterRpcProxy(nameko_config, timeout=30) as proxy:
+        reply = proxy[name].nap.call_async(20)
+        with engine.connect() as conn:
+            pid = wait_for(lambda: conn.scalar(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = :db"
+                " AND query LIKE 'SELECT pg_sleep%'"), {"db": database}))
+            assert conn.scalar(sa.select(sa.func.pg_terminate_backend(pid)))
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable):
+            reply.result()
+        assert time.monotonic() - started < 10
+        assert proxy[name].nap(0) == "rested"
+        assert proxy[name].ping() == {"service": name, "database": "ok"}
