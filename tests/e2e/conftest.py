@@ -1,189 +1,38 @@
 """The whole platform as real processes for HTTP end-to-end tests: the `platform` fixture.
 
-Every existing service (`python -m services.common.runner NAME`), the relay (`desa relay`) and the
-gateway under gunicorn on a free port, started through deploy/local/processes.py exactly as
-`make run` starts them (migrate, declare and buckets through the `desa` command too), with
-their own databases, vhost and bucket on this run's PostgreSQL, RabbitMQ and SeaweedFS.
+Started by tests/support/platform.py on the system RabbitMQ (a vhost of its own); the run fails at
+teardown if any process logged a whole NIK or KK.
 """
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import subprocess
 import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-import requests
 
-from deploy.local.processes import (
-    ProcessGroup,
-    desa_command,
-    gateway_command,
-    gateway_url,
-    http_ok,
-    relay_command,
-    service_command,
-    wait_until,
-)
-from deploy.local.seaweed import free_port
-from services.common.config import SERVICES
-from services.common.db import drop_database
-from services.common.topology import service_classes
 from tests.support.infrastructure import rabbitmqctl
 from tests.support.personal_data import personal_numbers_in_logs
+from tests.support.platform import ROOT, Platform, running_platform
 
-ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 90.0
-
-
-@dataclass
-class Platform:
-    """The running platform: its URL, its processes, the `desa` command and login helpers."""
-
-    url: str
-    env: dict[str, str]
-    group: ProcessGroup
-    services: list[str]
-    _tokens: dict = field(default_factory=dict)
-
-    # -- processes --------------------------------------------------------------------------
-    def start_service(self, name: str, wait: bool = True) -> None:
-        self.group.start(name, service_command(name))
-        if wait:
-            self.wait_ready()
-
-    def stop_service(self, name: str) -> None:
-        self.group.stop(name)
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Until the gateway's /statusz says the broker, every service and storage answer."""
-        names = [*self.services, "relay", "gateway"]
-        wait_until(lambda: http_ok(f"{self.url}/statusz"), timeout, "platform /statusz",
-                   failed=lambda: self._dead(names))
-
-    def _dead(self, names: list[str]) -> str | None:
-        for name in names:
-            code = self.group.exited(name)
-            if code is not None:
-                return f"{name} exited with {code}:\n{self.group.log_tail(name)}"
-        return None
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {name} ---\n{self.group.log_tail(name)}"
-                         for name in self.group.names())
-
-    # -- the operator CLI -------------------------------------------------------------------
-    def desa(self, *args: str, input: str | None = None,
-             check: bool = True) -> subprocess.CompletedProcess:
-        """Run `desa ARGS` as the operator would, with this platform's environment."""
-        result = subprocess.run(desa_command(*args), input=input, capture_output=True, text=True,
-                                env=self.env, cwd=ROOT, timeout=120)
-        if check and result.returncode != 0:
-            raise AssertionError(f"desa {' '.join(args)} failed ({result.returncode}):\n"
-                                 f"{result.stdout}{result.stderr}")
-        return result
-
-    def create_account(self, role: str, username: str, password: str,
-                       village_code: str | None = None) -> dict:
-        args = ["account", "create", "--role", role, "--username", username]
-        if village_code:
-            args += ["--village", village_code]
-        return json.loads(self.desa(*args, input=password + "\n").stdout)
-
-    # -- HTTP -------------------------------------------------------------------------------
-    def api(self, path: str) -> str:
-        return f"{self.url}/api/v1{path}"
-
-    def login(self, username: str, password: str) -> str:
-        response = requests.post(self.api("/auth/login"),
-                                 json={"username": username, "password": password}, timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
-
-    def login_pin(self, nik: str, pin: str) -> str:
-        response = requests.post(self.api("/auth/login"), json={"nik": nik, "pin": pin},
-                                 timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()["access_token"]
-
-    @staticmethod
-    def auth(token: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {token}"}
-
-    def staff_token(self, role: str, village_code: str | None = None) -> str:
-        """A logged-in account of `role` (created once per village and role, then reused)."""
-        return self.login(*self.staff_credentials(role, village_code))
-
-    def staff_credentials(self, role: str, village_code: str | None = None) -> tuple[str, str]:
-        """Username and password of the account of `role` (created on first use)."""
-        key = (role, village_code)
-        if key not in self._tokens:
-            suffix = (village_code or "regency").replace(".", "")
-            username, password = f"e2e.{role}.{suffix}", f"pw-{role}-{suffix}-Str0ng!"
-            self.create_account(role, username, password, village_code)
-            self._tokens[key] = (username, password)
-        return self._tokens[key]
+__all__ = ["ROOT", "Platform", "platform"]
 
 
-def isolated_env(prefix: str, bind: str) -> dict[str, str]:
-    """This platform's own databases, vhost and bucket, on the run's PostgreSQL and SeaweedFS.
-
-    Its processes keep consuming while they run, so sharing the `migrated` databases and vhost
-    would let them answer (and add rows) in other folders' tests.
-    """
-    return {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "DESA_AMQP_URI": f"amqp://guest:guest@127.0.0.1:5672/desa_{prefix}",
-        "DESA_DATABASE_URL_TEMPLATE":
-            f"postgresql+psycopg2://postgres@127.0.0.1:5432/desa_{prefix}_{{service}}",
-        "DESA_DOCUMENTS_BUCKET": f"desa-{prefix}-documents",
-        "DESA_PUBLIC_URL": gateway_url(bind),
-    }
+def _add_vhost(vhost: str) -> None:
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
 
 
 @pytest.fixture(scope="package")
 def platform(infra, tmp_path_factory) -> Platform:
     """Started once for tests/e2e and stopped when its last test has run."""
     workdir = tmp_path_factory.mktemp("platform")
-    prefix = f"e{uuid.uuid4().hex[:8]}"
-    bind = f"127.0.0.1:{free_port()}"
-    env = isolated_env(prefix, bind)
-    rabbitmqctl("add_vhost", f"desa_{prefix}")
-    rabbitmqctl("set_permissions", "-p", f"desa_{prefix}", "guest", ".*", ".*", ".*")
-    group = ProcessGroup(workdir / "run", workdir / "log", env=env, cwd=ROOT)
-    services = [cls.name for cls in service_classes()]
-    platform = Platform(url=gateway_url(bind), env=env, group=group, services=services)
-
-    def tear_down() -> None:
-        group.stop_all()
-        template = env["DESA_DATABASE_URL_TEMPLATE"]
-        for name in SERVICES:
-            with contextlib.suppress(Exception):  # best effort, like the infra fixture
-                drop_database(template.format(service=name))
-        with contextlib.suppress(Exception):
-            rabbitmqctl("delete_vhost", f"desa_{prefix}")
-
-    try:
-        for step in (["migrate"], ["declare"], ["buckets"]):
-            platform.desa(*step)
-        for name in services:
-            group.start(name, service_command(name))
-        group.start("relay", relay_command())
-        group.start("gateway", gateway_command(bind, workers=2, threads=4))
-        platform.wait_ready()
-        platform.desa("seed", "villages")
-    except Exception as exc:
-        logs = platform.logs()
-        tear_down()
-        pytest.fail(f"the platform did not start: {exc}\n{logs}")
-    yield platform
-    group.stop_all()  # flush every log before reading it
-    leaked = personal_numbers_in_logs(group.log_dir)
-    tear_down()
+    with running_platform(workdir, f"e{uuid.uuid4().hex[:8]}",
+                          amqp_uri=lambda vhost: f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+                          add_vhost=_add_vhost,
+                          delete_vhost=lambda vhost: rabbitmqctl("delete_vhost", vhost)
+                          ) as running:
+        yield running
+    # Every process has stopped (its log flushed) when the block ends.
+    leaked = personal_numbers_in_logs(running.group.log_dir)
     if leaked:
         pytest.fail("whole NIK/KK numbers in the platform's logs (mask them):\n"
                     + "\n".join(leaked[:20]))
