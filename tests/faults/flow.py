@@ -17,6 +17,7 @@ from services.common.topology import all_subscriptions
 VILLAGE = "36.04.05.2011"
 YEAR = date.today().year - 1  # every date of last year's budget is in the past
 RETRY_STATUSES = {502, 503, 504}
+REQUEST_TIMEOUT = 30.0  # an answer later than this is a hang (the gateway's RPC timeout is 10 s)
 
 
 def staff(platform, village: str) -> dict[str, str]:
@@ -49,8 +50,11 @@ class Outcomes:
     residents: list[str] = field(default_factory=list)  # NIKs known registered
     letters: list[str] = field(default_factory=list)  # subjects with a letter answered 201
     paid: list[str] = field(default_factory=list)  # payment request ids known paid
-    unavailable: int = 0  # answers 5xx or no answer, retried
+    unavailable: int = 0  # answers 502/503/504 or no answer, retried
     other: list[tuple] = field(default_factory=list)  # anything unexpected
+    server_errors: list[tuple] = field(default_factory=list)  # other 5xx (a 500 is a bug)
+    no_retry_after: list[tuple] = field(default_factory=list)  # a 503 without Retry-After
+    hung: list[tuple] = field(default_factory=list)  # no answer within REQUEST_TIMEOUT
 
 
 class MixedFlow:
@@ -81,11 +85,21 @@ class MixedFlow:
         uncertain = False
         while True:
             try:
-                response = requests.request(method, self.platform.api(path), timeout=30,
+                response = requests.request(method, self.platform.api(path),
+                                            timeout=REQUEST_TIMEOUT,
                                             headers=self.platform.auth(self.tokens[role]),
                                             **kwargs)
+            except requests.Timeout:
+                self.out.hung.append((method, path))
+                response = None
             except requests.RequestException:
                 response = None
+            if response is not None and response.status_code >= 500:
+                if response.status_code not in RETRY_STATUSES:
+                    self.out.server_errors.append((method, path, response.status_code,
+                                                   response.text[:300]))
+                elif response.status_code == 503 and "Retry-After" not in response.headers:
+                    self.out.no_retry_after.append((method, path, response.text[:300]))
             if response is not None and response.status_code < 500 and \
                     response.status_code not in retry_if:
                 if uncertain and response.status_code in done_if:

@@ -1,8 +1,9 @@
-"""A private RabbitMQ node for tests that must change broker-wide settings.
+"""A private RabbitMQ node for tests that must change broker-wide settings or stop the broker.
 
-RabbitMQ 3.10 has no per-queue consumer timeout, and the system broker is shared, so a test of
-what the consumer timeout does starts its own node: its own name, ports and directories (owned by
-the `rabbitmq` user, as the server's wrapper switches to it), removed when it stops.
+RabbitMQ 3.10 has no per-queue consumer timeout, and the system broker is shared (other tests use
+it), so a test of what the consumer timeout does, or of a broker restart, starts its own node: its
+own name, ports and directories (owned by the `rabbitmq` user, as the server's wrapper switches to
+it), removed when it stops. `halt()` and `start()` again restart it on the same ports and data.
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def _free_port() -> int:
 
 
 class PrivateBroker:
-    """`PrivateBroker(consumer_timeout_ms=2000).start()`; `.amqp_uri`; `.stop()`."""
+    """`PrivateBroker(consumer_timeout_ms=2000).start()`; `.amqp_uri`; `.halt()`; `.stop()`."""
 
-    def __init__(self, consumer_timeout_ms: int, tick_ms: int = 1000):
+    def __init__(self, consumer_timeout_ms: int | None = None, tick_ms: int = 1000):
         self.node = f"desatest{uuid.uuid4().hex[:8]}@localhost"
         self.port = _free_port()
         self.dist_port = _free_port()
@@ -44,11 +45,13 @@ class PrivateBroker:
                               capture_output=True, text=True, timeout=timeout).stdout
 
     def start(self) -> PrivateBroker:
-        (self.workdir / "mnesia").mkdir()
-        (self.workdir / "log").mkdir()
+        """Start the node (again, after `halt()`: same ports, same data)."""
+        (self.workdir / "mnesia").mkdir(exist_ok=True)
+        (self.workdir / "log").mkdir(exist_ok=True)
+        timeout = (f"consumer_timeout = {self.consumer_timeout_ms}\n"
+                   if self.consumer_timeout_ms is not None else "")
         (self.workdir / "rabbitmq.conf").write_text(
-            f"listeners.tcp.1 = 127.0.0.1:{self.port}\n"
-            f"consumer_timeout = {self.consumer_timeout_ms}\n"
+            f"listeners.tcp.1 = 127.0.0.1:{self.port}\n{timeout}"
             "loopback_users.guest = false\n")
         (self.workdir / "enabled_plugins").write_text("[].\n")
         shutil.chown(self.workdir, "rabbitmq", "rabbitmq")
@@ -84,7 +87,26 @@ class PrivateBroker:
                     raise
                 time.sleep(1)
 
+    def url(self, vhost: str = "") -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
+
+    def add_vhost(self, vhost: str) -> None:
+        self.ctl("add_vhost", vhost)
+        self.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+    def delete_vhost(self, vhost: str) -> None:
+        self.ctl("delete_vhost", vhost)
+
+    def halt(self) -> None:
+        """Stop the node and keep its data (`start()` brings it back)."""
+        self._shut_down()
+
     def stop(self) -> None:
+        """Stop the node and remove everything it had."""
+        self._shut_down()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _shut_down(self) -> None:
         if self._process is not None:
             with contextlib.suppress(Exception):  # killed below if it did not stop
                 self.ctl("stop", timeout=60)
@@ -94,4 +116,3 @@ class PrivateBroker:
                 self._process.kill()
                 self._process.wait(timeout=10)
             self._process = None
-        shutil.rmtree(self.workdir, ignore_errors=True)
