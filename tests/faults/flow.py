@@ -174,6 +174,30 @@ class MixedFlow:
         return self.out
 
 
+def payment_requests(platform, tokens: dict, count: int, village: str = VILLAGE) -> list[str]:
+    """An approved budget with money received, and `count` submitted payment requests."""
+    def post(role: str, path: str, body: dict, expect: int = 201) -> dict:
+        response = requests.post(platform.api(path), json=body, timeout=60,
+                                 headers=platform.auth(tokens[role]))
+        assert response.status_code == expect, (path, response.text)
+        return response.json()
+
+    post("officer", f"/villages/{village}/budgets", {"year": YEAR})
+    base = f"/villages/{village}/budgets/{YEAR}"
+    income = post("officer", f"{base}/lines", {"account_code": "4.2.1", "source": "DDS",
+                                               "amount": 100_000_000, "description": "Dana Desa"})
+    spending = post("officer", f"{base}/lines", {
+        "account_code": "5.2.4", "activity_code": "01.04.01", "source": "DDS",
+        "amount": 50_000_000, "description": "Sewa tenda"})
+    post("head", f"{base}/approve", {}, expect=200)
+    post("treasurer", f"/villages/{village}/receipts", {
+        "date": f"{YEAR}-02-03", "line_id": income["id"], "amount": 40_000_000,
+        "description": "Dana Desa tahap I", "method": "bank"})
+    return [post("officer", f"/villages/{village}/payment-requests", {
+        "line_id": spending["id"], "kind": "LS", "amount": 100_000, "payee": f"CV Uji {i}",
+        "description": f"Sewa tenda {i}"})["id"] for i in range(count)]
+
+
 def until(check, timeout: float, what: str):
     deadline = time.monotonic() + timeout
     while True:
@@ -220,3 +244,30 @@ def events_applied_once(platform, timeout: float = 120.0) -> dict[str, int]:
 
 def duplicates(values: list) -> list:
     return [value for value, count in Counter(values).items() if count > 1]
+
+
+def clean_answers(out: Outcomes) -> None:
+    """Nothing unexpected: no 500 (or other undeclared 5xx), no request left hanging, every 503
+    with Retry-After, no round that failed."""
+    assert out.other == [], out.other
+    assert out.server_errors == [], out.server_errors
+    assert out.hung == [], out.hung
+    assert out.no_retry_after == [], out.no_retry_after
+
+
+def nothing_doubled(platform, out: Outcomes) -> None:
+    """At most one letter per subject (every one answered 201 there), and one cash entry per
+    payment request paid."""
+    assert duplicates(out.residents) == [] and duplicates(out.paid) == []
+    with engine_of(platform, "letters").connect() as conn:
+        per_subject = dict(conn.execute(sa.text(
+            "SELECT subject_nik, count(*) FROM letters GROUP BY subject_nik")).all())
+    assert max(per_subject.values(), default=1) == 1
+    assert all(per_subject.get(nik) == 1 for nik in out.letters)
+    with engine_of(platform, "finance").connect() as conn:
+        entries = dict(conn.execute(sa.text(
+            "SELECT payment_request_id::text, count(*) FROM cash_entries"
+            " WHERE payment_request_id IS NOT NULL AND kind = 'payment'"
+            " GROUP BY payment_request_id")).all())
+    assert all(entries.get(request_id) == 1 for request_id in out.paid), entries
+    assert max(entries.values(), default=1) == 1

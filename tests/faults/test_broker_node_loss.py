@@ -22,11 +22,11 @@ from services.common.topology import (
 )
 from tests.faults.flow import (
     VILLAGE,
-    YEAR,
     MixedFlow,
     duplicates,
     engine_of,
     events_applied_once,
+    payment_requests,
     staff,
     until,
 )
@@ -36,30 +36,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(1500)]
 PAYMENTS = 12
 RESIDENT_EVENTS = Subscription("registry", "resident.registered", "letters",
                                "on_resident_registered").queue_name
-
-
-def payment_requests(platform, tokens: dict, count: int) -> list[str]:
-    """An approved budget with money received, and `count` submitted payment requests."""
-    def post(role: str, path: str, body: dict, expect: int = 201) -> dict:
-        response = requests.post(platform.api(path), json=body, timeout=60,
-                                 headers=platform.auth(tokens[role]))
-        assert response.status_code == expect, (path, response.text)
-        return response.json()
-
-    post("officer", f"/villages/{VILLAGE}/budgets", {"year": YEAR})
-    base = f"/villages/{VILLAGE}/budgets/{YEAR}"
-    income = post("officer", f"{base}/lines", {"account_code": "4.2.1", "source": "DDS",
-                                               "amount": 100_000_000, "description": "Dana Desa"})
-    spending = post("officer", f"{base}/lines", {
-        "account_code": "5.2.4", "activity_code": "01.04.01", "source": "DDS",
-        "amount": 50_000_000, "description": "Sewa tenda"})
-    post("head", f"{base}/approve", {}, expect=200)
-    post("treasurer", f"/villages/{VILLAGE}/receipts", {
-        "date": f"{YEAR}-02-03", "line_id": income["id"], "amount": 40_000_000,
-        "description": "Dana Desa tahap I", "method": "bank"})
-    return [post("officer", f"/villages/{VILLAGE}/payment-requests", {
-        "line_id": spending["id"], "kind": "LS", "amount": 100_000, "payee": f"CV Uji {i}",
-        "description": f"Sewa tenda {i}"})["id"] for i in range(count)]
 
 
 def quorum_members(platform) -> dict[str, tuple[str, int, int]]:
