@@ -118,15 +118,36 @@ def applied_lines(platform, name: str, event_id: str) -> list[str]:
     return [line for line in text.splitlines() if event_id in line and '"event ' in line]
 
 
+def applied_once_count(platform, event_id: str,
+                       handler: str = "letters.on_resident_registered") -> int:
+    """How many inbox rows `handler` has for `event_id` (0 or 1: applied or not)."""
+    service = handler.split(".")[0]
+    with engine_of(platform, service).connect() as conn:
+        return conn.scalar(sa.select(sa.func.count()).select_from(inbox).where(
+            inbox.c.event_id == event_id, inbox.c.handler == handler))
+
+
+def register(platform, tokens: dict, village: str, i: int, **headers) -> requests.Response:
+    """Register resident `i` (tests.faults.flow.person) in `village` as its officer."""
+    return requests.post(platform.api(f"/villages/{village}/residents"), json=person(i),
+                         headers={**platform.auth(tokens["officer"]), **headers}, timeout=60)
+
+
+def mixed_flow(platform, village: str, first: int, payments: int = 10
+               ) -> tuple[MixedFlow, dict[str, int | None]]:
+    """A mixed flow in `village`, not started yet, and the pids of every process now."""
+    tokens = staff(platform, village)
+    flow = MixedFlow(platform, first=first, tokens=tokens, village=village,
+                     payment_requests=payment_requests(platform, tokens, payments, village))
+    return flow, running_pids(platform)
+
+
 # -- the broker restarted ---------------------------------------------------------------------
 
 def test_a_broker_restart_mid_flow_loses_nothing_doubles_nothing_and_503s_meanwhile(
         broker_platform):
     platform = broker_platform
-    tokens = staff(platform, RESTART_VILLAGE)
-    flow = MixedFlow(platform, first=0, tokens=tokens, village=RESTART_VILLAGE,
-                     payment_requests=payment_requests(platform, tokens, 10, RESTART_VILLAGE))
-    pids = running_pids(platform)
+    flow, pids = mixed_flow(platform, RESTART_VILLAGE, first=0)
     flow.start()
     try:
         flow.wait_rounds(3)
@@ -136,9 +157,7 @@ def test_a_broker_restart_mid_flow_loses_nothing_doubles_nothing_and_503s_meanwh
         # Retry-After at once (nothing is sent, so nothing runs later).
         started = time.monotonic()
         ready = requests.get(f"{platform.url}/readyz", timeout=30)
-        refused = requests.post(platform.api(f"/villages/{RESTART_VILLAGE}/residents"),
-                                json=person(990), headers=platform.auth(tokens["officer"]),
-                                timeout=30)
+        refused = register(platform, flow.tokens, RESTART_VILLAGE, 990)
         answered_in = time.monotonic() - started
         time.sleep(5)
         platform.broker.start()
@@ -176,14 +195,12 @@ def test_a_service_killed_mid_rpc_runs_the_call_once(broker_platform):
     platform = broker_platform
     tokens = staff(platform, RPC_KILL_VILLAGE)
     nik, key = fake_nik(200), uuid.uuid4().hex
-    headers = {**platform.auth(tokens["officer"]), "Idempotency-Key": key}
 
-    def register() -> requests.Response:
-        return requests.post(platform.api(f"/villages/{RPC_KILL_VILLAGE}/residents"),
-                             json=person(200), headers=headers, timeout=60)
+    def register_once() -> requests.Response:
+        return register(platform, tokens, RPC_KILL_VILLAGE, 200, **{"Idempotency-Key": key})
 
     first: dict = {}
-    caller = threading.Thread(target=lambda: first.setdefault("response", register()))
+    caller = threading.Thread(target=lambda: first.setdefault("response", register_once()))
     with engine_of(platform, "registry").connect() as lock:
         lock.execute(sa.text("LOCK TABLE residents IN EXCLUSIVE MODE"))
         caller.start()
@@ -199,7 +216,7 @@ def test_a_service_killed_mid_rpc_runs_the_call_once(broker_platform):
     assert answer.status_code in (201, 503), answer.text
     if answer.status_code == 503:
         assert "Retry-After" in answer.headers
-    retry = register()
+    retry = register_once()
     assert retry.status_code == 201, retry.text
     assert retry.json()["nik"] == nik
     with engine_of(platform, "registry").connect() as conn:
@@ -220,9 +237,7 @@ def test_a_service_killed_mid_event_applies_it_once_after_redelivery(broker_plat
     letters = engine_of(platform, "letters")
     with letters.connect() as lock:
         lock.execute(sa.text("LOCK TABLE residents IN EXCLUSIVE MODE"))
-        response = requests.post(platform.api(f"/villages/{EVENT_KILL_VILLAGE}/residents"),
-                                 json=person(201), headers=platform.auth(tokens["officer"]),
-                                 timeout=60)
+        response = register(platform, tokens, EVENT_KILL_VILLAGE, 201)
         assert response.status_code == 201, response.text
         until(lambda: waiting_on_lock(platform, "letters", "INSERT INTO residents"), 30,
               "letters' handler waiting")
@@ -237,10 +252,7 @@ def test_a_service_killed_mid_event_applies_it_once_after_redelivery(broker_plat
     platform.start_service("letters")
 
     def applied() -> int:
-        with letters.connect() as conn:
-            return conn.scalar(sa.select(sa.func.count()).select_from(inbox).where(
-                inbox.c.event_id == event_id,
-                inbox.c.handler == "letters.on_resident_registered"))
+        return applied_once_count(platform, event_id)
     until(applied, 60, "the event applied after the restart")
     time.sleep(1)
     assert applied() == 1
@@ -255,10 +267,7 @@ def test_a_service_killed_mid_event_applies_it_once_after_redelivery(broker_plat
 def test_terminated_database_connections_under_load_answer_503_never_500_or_a_hang(
         broker_platform):
     platform = broker_platform
-    tokens = staff(platform, DATABASE_VILLAGE)
-    flow = MixedFlow(platform, first=400, tokens=tokens, village=DATABASE_VILLAGE,
-                     payment_requests=payment_requests(platform, tokens, 10, DATABASE_VILLAGE))
-    pids = running_pids(platform)
+    flow, pids = mixed_flow(platform, DATABASE_VILLAGE, first=400)
     databases = [database_of(platform, service) for service in platform.services]
     terminated = 0
     flow.start()
@@ -294,12 +303,10 @@ def test_a_relay_killed_between_publish_and_marking_sent_loses_nothing(broker_pl
     platform = broker_platform
     tokens = staff(platform, RELAY_VILLAGE)
     nik = fake_nik(600)
-    registry, letters = engine_of(platform, "registry"), engine_of(platform, "letters")
+    registry = engine_of(platform, "registry")
     os.killpg(platform.group.pid("relay"), signal.SIGSTOP)  # the row waits for the lock below
     try:
-        response = requests.post(platform.api(f"/villages/{RELAY_VILLAGE}/residents"),
-                                 json=person(600), headers=platform.auth(tokens["officer"]),
-                                 timeout=60)
+        response = register(platform, tokens, RELAY_VILLAGE, 600)
         assert response.status_code == 201, response.text
         with registry.connect() as conn:
             row_id, event_id = conn.execute(sa.text(
@@ -311,10 +318,7 @@ def test_a_relay_killed_between_publish_and_marking_sent_loses_nothing(broker_pl
         os.killpg(platform.group.pid("relay"), signal.SIGCONT)
 
     def consumed() -> int:
-        with letters.connect() as conn:
-            return conn.scalar(sa.select(sa.func.count()).select_from(inbox).where(
-                inbox.c.event_id == event_id,
-                inbox.c.handler == "letters.on_resident_registered"))
+        return applied_once_count(platform, event_id)
     try:
         until(consumed, 60, "the event published and applied")
         mark = until(lambda: waiting_on_lock(platform, "registry", "UPDATE outbox"), 30,
@@ -356,8 +360,7 @@ def test_storage_stopped_uploads_and_signing_fail_cleanly_and_work_again(broker_
     tokens = staff(platform, STORAGE_VILLAGE)
     officer, head = platform.auth(tokens["officer"]), platform.auth(tokens["head"])
     nik = fake_nik(700)
-    response = requests.post(platform.api(f"/villages/{STORAGE_VILLAGE}/residents"),
-                             json=person(700), headers=officer, timeout=60)
+    response = register(platform, tokens, STORAGE_VILLAGE, 700)
     assert response.status_code == 201, response.text
     body = {"type_code": "domisili", "purpose": "Uji penyimpanan", "fields": {},
             "subject_nik": nik}
@@ -433,9 +436,7 @@ def test_a_poison_event_is_retried_with_backoff_parked_listed_and_replayed(broke
     with letters.begin() as conn:
         conn.execute(sa.text("ALTER TABLE residents RENAME TO residents_away"))
     try:
-        response = requests.post(platform.api(f"/villages/{POISON_VILLAGE}/residents"),
-                                 json=person(800), headers=platform.auth(tokens["officer"]),
-                                 timeout=60)
+        response = register(platform, tokens, POISON_VILLAGE, 800)
         assert response.status_code == 201, response.text
 
         def parked():
@@ -460,10 +461,7 @@ def test_a_poison_event_is_retried_with_backoff_parked_listed_and_replayed(broke
     platform.desa("dead-letters", "replay", str(row.id), "--service", "letters")
 
     def applied() -> int:
-        with letters.connect() as conn:
-            return conn.scalar(sa.select(sa.func.count()).select_from(inbox).where(
-                inbox.c.event_id == event_id,
-                inbox.c.handler == "letters.on_resident_registered"))
+        return applied_once_count(platform, event_id)
     until(applied, 30, "the replayed event applied")
     with letters.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM residents WHERE nik = :nik"),
