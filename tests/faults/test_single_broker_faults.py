@@ -352,10 +352,10 @@ def timed(call) -> tuple[requests.Response, float]:
 
 def test_storage_stopped_uploads_and_signing_fail_cleanly_and_work_again(broker_platform,
                                                                          storage):
-    """With storage gone an upload answers 503 within seconds and records nothing; signing
-    numbers and signs the letter (one short transaction) and its PDF step fails within seconds,
-    leaving the letter signed, without a PDF, waiting for its retry. With storage back both
-    work: the upload, and the PDF on the operator's retry."""
+    """With storage gone an upload answers 503 within seconds and records nothing (and works
+    once storage is back); signing numbers and signs the letter (one short transaction) and its
+    PDF step fails within seconds, leaving the letter signed, without a PDF, waiting for its
+    retry; with storage back the operator's retry issues the PDF."""
     platform = broker_platform
     tokens = staff(platform, STORAGE_VILLAGE)
     officer, head = platform.auth(tokens["officer"]), platform.auth(tokens["head"])
@@ -372,9 +372,6 @@ def test_storage_stopped_uploads_and_signing_fail_cleanly_and_work_again(broker_
     letter = until(request_letter, 60, "the resident known to letters")
     assert letter.status_code == 201, letter.text
     letter_id = letter.json()["id"]
-    checked = requests.post(platform.api(f"/letters/{letter_id}/check"), headers=officer,
-                            timeout=60)
-    assert checked.status_code == 200, checked.text
 
     def upload() -> requests.Response:
         return requests.post(platform.api(f"/letters/{letter_id}/attachments"), headers=officer,
@@ -384,19 +381,29 @@ def test_storage_stopped_uploads_and_signing_fail_cleanly_and_work_again(broker_
     storage.down()
     try:
         refused, upload_seconds = timed(upload)
-        signed, sign_seconds = timed(lambda: requests.post(
-            platform.api(f"/letters/{letter_id}/sign"), headers=head, timeout=60))
-        pdf = requests.get(platform.api(f"/letters/{letter_id}/pdf"), headers=officer,
-                           timeout=60)
         seen = requests.get(platform.api(f"/letters/{letter_id}"), headers=officer,
                             timeout=60).json()
     finally:
         storage.up()
-    print(f"\nstorage down: upload refused in {upload_seconds:.1f}s, "
-          f"signing answered in {sign_seconds:.1f}s")
     assert refused.status_code == 503 and "Retry-After" in refused.headers, refused.text
     assert upload_seconds < ANSWER_WITHIN
     assert seen["attachments"] == []  # nothing recorded for the upload that failed
+    uploaded = upload()  # storage back: the same upload works
+    assert uploaded.status_code == 201 and len(uploaded.json()["attachments"]) == 1
+    checked = requests.post(platform.api(f"/letters/{letter_id}/check"), headers=officer,
+                            timeout=60)
+    assert checked.status_code == 200, checked.text
+
+    storage.down()
+    try:
+        signed, sign_seconds = timed(lambda: requests.post(
+            platform.api(f"/letters/{letter_id}/sign"), headers=head, timeout=60))
+        pdf = requests.get(platform.api(f"/letters/{letter_id}/pdf"), headers=officer,
+                           timeout=60)
+    finally:
+        storage.up()
+    print(f"\nstorage down: upload refused in {upload_seconds:.1f}s, "
+          f"signing answered in {sign_seconds:.1f}s")
     assert signed.status_code == 200, signed.text
     assert sign_seconds < ANSWER_WITHIN
     assert signed.json()["status"] == "signed" and signed.json()["number"]
@@ -411,8 +418,7 @@ def test_storage_stopped_uploads_and_signing_fail_cleanly_and_work_again(broker_
     assert row.issue_attempts == 1 and row.issue_retry_at is not None
     assert numbered == 1
 
-    # Storage back: the upload works, and the operator's retry issues the PDF.
-    assert upload().status_code == 201
+    # Storage back: the operator's retry issues the PDF, under the number signed.
     platform.desa("letters", "retry", letter_id)
     issued = requests.get(platform.api(f"/letters/{letter_id}/pdf"), headers=officer,
                           timeout=60)
