@@ -282,8 +282,11 @@ def read_password() -> str:
               type=click.Choice(roles.ACCOUNTS))
 @click.option("--village", "village_code", default=None,
               help="Village code (36.04.05.2001); required for village staff.")
+@click.option("--district", "district_code", default=None,
+              help="District code (36.04.05); required for district_admin (the camat's view).")
 @click.option("--username", required=True)
-def account_create(role: str, village_code: str | None, username: str) -> None:
+def account_create(role: str, village_code: str | None, district_code: str | None,
+                   username: str) -> None:
     """Create an account; the password is read from standard input, never from an argument."""
     from services.common.errors import DesaError
     from services.registry.app.accounts import create_account
@@ -294,7 +297,8 @@ def account_create(role: str, village_code: str | None, username: str) -> None:
     try:
         with registry_session() as (session, _outbox):
             created = create_account(session, role=role, username=username, password=password,
-                                     village_code=village_code, actor=CLI_ACTOR)
+                                     village_code=village_code, actor=CLI_ACTOR,
+                                     district_code=district_code)
     except DesaError as exc:
         detail = f" {json.dumps(exc.fields)}" if exc.fields else ""
         raise click.ClickException(f"{exc.message}{detail}") from exc

@@ -5,7 +5,8 @@ and a `kid` header naming the secret that signed them; earlier secrets in
 DESA_JWT_PREVIOUS_SECRETS still verify the tokens they signed, so the secret rotates without
 logging everyone out (decision 0024). Village scoping
 follows ARCHITECTURE.md's roles: officers and heads act in their own village, a resident only
-on their own record, regency admins everywhere, operators never on resident data.
+on their own record, a district admin (camat) reads the villages of their own district, regency
+admins everywhere, operators never on resident data.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ MIN_SECRET_LENGTH = 32
 PLACEHOLDER = "REPLACE_ME"  # deploy/k8s/secret.yaml
 ROLES = roles.LOGINS
 VILLAGE_ROLES = roles.VILLAGE_BOUND
+DISTRICT_ROLES = roles.DISTRICT_BOUND
 SECURITY = [{"bearerAuth": []}]
 # Every operation of the API declares who may call it, in its OpenAPI document: the roles of
 # `@requires`, or ANONYMOUS for `@public`. tests/integration/gateway/test_authorisation_matrix.py
@@ -62,11 +64,25 @@ class Actor:
     username: str | None
     nik: str | None
     subject: str
+    district_code: str | None = None
+
+    def covers(self, village_code: str) -> bool:
+        """Whether this actor's village or district scope contains the village (a Kemendagri
+        village code starts with its district's code)."""
+        if self.role in VILLAGE_ROLES:
+            return village_code == self.village_code
+        if self.role in DISTRICT_ROLES:
+            return in_district(village_code, self.district_code)
+        return True
 
     def as_dict(self) -> dict:
         """The actor as services record it for audit."""
         return {"role": self.role, "village_code": self.village_code,
                 "username": self.username, "nik": self.nik}
+
+
+def in_district(village_code: str, district_code: str | None) -> bool:
+    return bool(district_code) and village_code.startswith(f"{district_code}.")
 
 
 class InsecureSecret(RuntimeError):
@@ -116,6 +132,7 @@ def issue_token(identity: dict, settings: Settings | None = None,
         "sub": str(identity["subject"]),
         "role": role,
         "village_code": identity.get("village_code"),
+        "district_code": identity.get("district_code"),
         "nik": identity.get("nik"),
         "username": identity.get("username"),
         "iat": issued,
@@ -145,12 +162,15 @@ def verify_token(token: str, settings: Settings | None = None) -> Actor:
         raise Unauthenticated("The token is not valid.") from exc
     role = claims.get("role")
     village_code = claims.get("village_code")
-    if role not in ROLES or (role in VILLAGE_ROLES and not village_code):
+    district_code = claims.get("district_code")
+    if role not in ROLES or (role in VILLAGE_ROLES and not village_code) or (
+            role in DISTRICT_ROLES and not district_code):
         raise Unauthenticated("The token is not valid.")
     if role == "resident" and not claims.get("nik"):
         raise Unauthenticated("The token is not valid.")
     return Actor(role=role, village_code=village_code, username=claims.get("username"),
-                 nik=claims.get("nik"), subject=claims["sub"])
+                 nik=claims.get("nik"), subject=claims["sub"],
+                 district_code=district_code if role in DISTRICT_ROLES else None)
 
 
 def bearer_token() -> str | None:
@@ -186,12 +206,16 @@ def requires(*roles: str) -> Callable:
             actor = current_actor()
             if actor.role not in roles:
                 raise Forbidden("Your role may not do this.")
-            # A village's path is refused to another village's people before anything else
-            # (validation included): they learn nothing of it. Services check scope again.
-            village = (request.view_args or {}).get("code")
-            if (village is not None and actor.role in VILLAGE_ROLES
-                    and village != actor.village_code):
-                raise Forbidden("You may only act in your own village.")
+            # A village's path is refused to another village's people (and a district's to
+            # another district's admin) before anything else (validation included): they
+            # learn nothing of it. Services check scope again.
+            path = request.view_args or {}
+            village, district = path.get("code"), path.get("district")
+            if village is not None and not actor.covers(village):
+                raise Forbidden("You may only act in your own village or district.")
+            if (district is not None and actor.role in DISTRICT_ROLES
+                    and district != actor.district_code):
+                raise Forbidden("You may only read your own district.")
             return view(*args, **kwargs)
 
         # Document the bearer requirement and the roles in the OpenAPI document (flask-smorest's
@@ -206,12 +230,17 @@ def scope_for(actor: Actor, village_code: str | None = None) -> str | None:
     """The village scope to pass to services for this actor (None: regency-wide).
 
     Forbidden when the actor asks for another village than their own, and for operators, who
-    never see resident data.
+    never see resident data. A district admin's scope is one named village of their district
+    (services know villages, not districts), never the whole regency.
     """
     if actor.role == roles.OPERATOR:
         raise Forbidden("Operators have no access to resident data.")
     if actor.role == roles.REGENCY_ADMIN:
         return None
+    if actor.role in DISTRICT_ROLES:
+        if village_code is None or not actor.covers(village_code):
+            raise Forbidden("You may only read the villages of your own district.")
+        return village_code
     if village_code is not None and village_code != actor.village_code:
         raise Forbidden("You may only act in your own village.")
     return actor.village_code

@@ -27,6 +27,8 @@ class TokenSchema(Schema):
     expires_in = fields.Int(required=True, metadata={"description": "Seconds."})
     role = fields.Str(required=True)
     village_code = fields.Str(allow_none=True)
+    district_code = fields.Str(allow_none=True, metadata={
+        "description": "A district admin's district (kecamatan)."})
 
 
 class ImportQuery(Schema):
@@ -41,3 +43,30 @@ class HealthSchema(Schema):
     status = fields.Str(required=True, metadata={"example": "ok"})
     checks = fields.Dict(keys=fields.Str(), values=fields.Dict(), metadata={
         "description": "Per dependency: {ok, error?, ...}."})
+
+
+class ReadinessQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    year = fields.Int(load_default=None, validate=lambda y: 2000 <= y <= 2100, metadata={
+        "description": "Budget year of the Dana Desa figures (default: this year)."})
+
+
+class ReadinessRow(Schema):
+    """One village's digital readiness: aggregates joined from registry, letters and finance."""
+
+    code = fields.Str()
+    name = fields.Str()
+    district_code = fields.Str()
+    district_name = fields.Str()
+    internet_installed = fields.Bool()
+    website = fields.Bool(metadata={"description": "Profile filled in, or a site of its own."})
+    requested_recently = fields.Int(metadata={"description": "Letters requested online in the "
+                                                             "last 30 days."})
+    serving = fields.Bool(metadata={"description": "Digital services active (30 days)."})
+    last_request_at = fields.Str(allow_none=True)
+    issued_total = fields.Int()
+    realised_percent = fields.Float(allow_none=True, metadata={
+        "description": "Dana Desa realisation; null without an approved budget."})
+    dana_desa_budget = fields.Int(allow_none=True)

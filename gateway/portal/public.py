@@ -6,6 +6,7 @@ from urllib.parse import quote_plus
 
 from flask import redirect, request, url_for
 
+from gateway import readiness
 from gateway.auth import issue_token, public
 from gateway.http import app_settings
 from gateway.portal import blueprint, web
@@ -13,18 +14,6 @@ from gateway.rpc import services
 from services.common.errors import DesaError, NotFound, ValidationFailed
 
 PUBLIC_CACHE = "public, max-age=60"
-VILLAGE_PAGE_SIZE = 100
-
-
-def all_villages() -> list[dict]:
-    """The regency's villages (326) in pages of 100: four RPC calls."""
-    registry = services().registry
-    first = registry.list_villages(page=1, per_page=VILLAGE_PAGE_SIZE)
-    villages = list(first["items"])
-    pages = -(-first["total"] // VILLAGE_PAGE_SIZE)
-    for number in range(2, pages + 1):
-        villages += registry.list_villages(page=number, per_page=VILLAGE_PAGE_SIZE)["items"]
-    return villages
 
 
 def village_or_404(code: str) -> dict:
@@ -53,7 +42,7 @@ def map_link(village: dict) -> str:
 @blueprint.route("/")
 @public
 def index():
-    villages = all_villages()
+    villages = readiness.villages()
     districts: dict[str, dict] = {}
     for village in villages:
         districts.setdefault(village["district_code"], {

@@ -108,6 +108,8 @@ def home_of(role: str) -> str:
         return url_for("portal.resident_home")
     if role in roles.VILLAGE_STAFF:
         return url_for("portal.office_home")
+    if role == roles.DISTRICT_ADMIN:
+        return url_for("portal.own_district")
     return url_for("portal.regency_dashboard")
 
 

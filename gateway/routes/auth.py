@@ -35,4 +35,5 @@ def login(credentials: dict):
         identity = registry.authenticate_pin(credentials["nik"], credentials["pin"], source)
     token, ttl = issue_token(identity, app_settings())
     return respond({"access_token": token, "token_type": "Bearer", "expires_in": ttl,
-                    "role": identity["role"], "village_code": identity.get("village_code")})
+                    "role": identity["role"], "village_code": identity.get("village_code"),
+                    "district_code": identity.get("district_code")})

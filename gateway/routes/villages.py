@@ -1,13 +1,17 @@
 """Villages (desa): the public list and profile, and each village's settings."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_smorest import Blueprint
 
+from gateway import readiness
 from gateway.auth import current_actor, public, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
-from gateway.schemas import ErrorSchema
+from gateway.schemas import ErrorSchema, ReadinessQuery, ReadinessRow
 from services.common import roles
+from services.common.errors import NotFound
 from services.registry.schemas.overview import PopulationStatistics
 from services.registry.schemas.villages import (
     Village,
@@ -57,3 +61,17 @@ def update_village(changes: dict, code: str):
 def population_statistics(code: str):
     """Living residents by sex, age group, education and occupation (aggregates, no login)."""
     return respond(services().registry.population_statistics(code))
+
+
+@blp.route("/districts/<district>/readiness", methods=["GET"])
+@requires(*roles.READINESS_READERS)
+@blp.arguments(ReadinessQuery, location="query", error_status_code=400)
+@blp.response(200, ReadinessRow(many=True))
+@blp.alt_response(404, schema=ErrorSchema)
+def district_readiness(query: dict, district: str):
+    """The district's villages: internet, website, letters online, Dana Desa realisation
+    (aggregates, no personal data). A district admin reads only their own district."""
+    rows = readiness.readiness_rows(query["year"] or date.today().year, district)
+    if not rows:
+        raise NotFound("No village of the regency is in this district.")
+    return respond(rows)

@@ -18,14 +18,18 @@ SYSTEM = "system"  # a service acting on its own (issuing a signed letter), neve
 ALL = (RESIDENT, OFFICER, SECRETARY, TREASURER, HEAD, DISTRICT_ADMIN, REGENCY_ADMIN, OPERATOR)
 # Staff who log in with username + password (residents use NIK + PIN).
 STAFF = (OFFICER, SECRETARY, TREASURER, HEAD, DISTRICT_ADMIN, REGENCY_ADMIN, OPERATOR)
-# Roles a staff account may be created with today; district_admin waits for its district scope.
-ACCOUNTS = (OFFICER, SECRETARY, TREASURER, HEAD, REGENCY_ADMIN, OPERATOR)
+# Roles a staff account may be created with.
+ACCOUNTS = (OFFICER, SECRETARY, TREASURER, HEAD, DISTRICT_ADMIN, REGENCY_ADMIN, OPERATOR)
 # Roles a token may carry: who can log in.
 LOGINS = (RESIDENT, *ACCOUNTS)
 # The village office: staff bound to one village.
 VILLAGE_STAFF = (OFFICER, SECRETARY, TREASURER, HEAD)
 # Everyone whose token names one village.
 VILLAGE_BOUND = (RESIDENT, *VILLAGE_STAFF)
+# Everyone whose token names one district (kecamatan): the camat's read-only view.
+DISTRICT_BOUND = (DISTRICT_ADMIN,)
+# Who reads villages' aggregates and digital readiness (no personal data): a district's or all.
+READINESS_READERS = (DISTRICT_ADMIN, REGENCY_ADMIN)
 # Who may read and manage residents and families (within their scope).
 RESIDENT_MANAGERS = (OFFICER, SECRETARY, HEAD, REGENCY_ADMIN)
 # Who handles letter requests in the office (check, reject, request on a resident's behalf).

@@ -186,7 +186,8 @@ class LifeEvent(Base):
 
 
 class Account(Base):
-    """A staff login: officer, head, regency_admin or operator."""
+    """A staff login: village staff (one village), district_admin (one district), regency_admin
+    or operator."""
 
     __tablename__ = "accounts"
 
@@ -194,6 +195,7 @@ class Account(Base):
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     role: Mapped[str] = mapped_column(sa.String(20))
     village_code: Mapped[str | None] = mapped_column(sa.ForeignKey("villages.code"))
+    district_code: Mapped[str | None] = mapped_column(sa.String(8))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     active: Mapped[bool] = mapped_column(server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=_now)

@@ -121,8 +121,10 @@ class RegistryService(ServiceBase):
     @transaction
     @runs_every_time
     def create_account(self, role: str, username: str, password: str,
-                       village_code: str | None, actor: dict | None = None) -> dict:
-        return accounts.create_account(self.db, role, username, password, village_code, actor)
+                       village_code: str | None, actor: dict | None = None,
+                       district_code: str | None = None) -> dict:
+        return accounts.create_account(self.db, role, username, password, village_code, actor,
+                                       district_code)
 
     @rpc
     @transaction

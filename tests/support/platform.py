@@ -87,10 +87,12 @@ class Platform:
         return result
 
     def create_account(self, role: str, username: str, password: str,
-                       village_code: str | None = None) -> dict:
+                       village_code: str | None = None, district_code: str | None = None) -> dict:
         args = ["account", "create", "--role", role, "--username", username]
         if village_code:
             args += ["--village", village_code]
+        if district_code:
+            args += ["--district", district_code]
         return json.loads(self.desa(*args, input=password + "\n").stdout)
 
     # -- HTTP -------------------------------------------------------------------------------
@@ -117,13 +119,14 @@ class Platform:
         """A logged-in account of `role` (created once per village and role, then reused)."""
         return self.login(*self.staff_credentials(role, village_code))
 
-    def staff_credentials(self, role: str, village_code: str | None = None) -> tuple[str, str]:
+    def staff_credentials(self, role: str, village_code: str | None = None,
+                          district_code: str | None = None) -> tuple[str, str]:
         """Username and password of the account of `role` (created on first use)."""
-        key = (role, village_code)
+        key = (role, village_code or district_code)
         if key not in self._tokens:
-            suffix = (village_code or "regency").replace(".", "")
+            suffix = (village_code or district_code or "regency").replace(".", "")
             username, password = f"e2e.{role}.{suffix}", f"pw-{role}-{suffix}-Str0ng!"
-            self.create_account(role, username, password, village_code)
+            self.create_account(role, username, password, village_code, district_code)
             self._tokens[key] = (username, password)
         return self._tokens[key]
 

@@ -69,19 +69,29 @@ def _dummy_hash() -> str:
 
 
 def create_account(session: Session, role: str, username: str, password: str,
-                   village_code: str | None, actor: dict | None = None) -> dict:
-    """Staff accounts are not events: their payload would carry a password hash."""
+                   village_code: str | None, actor: dict | None = None,
+                   district_code: str | None = None) -> dict:
+    """Staff accounts are not events: their payload would carry a password hash.
+
+    Village staff name their village; a district_admin names a district of the regency.
+    """
     payload = load(AccountCreate(), {"role": role, "username": username,
-                                             "password": password,
-                                             "village_code": village_code})
+                                     "password": password, "village_code": village_code,
+                                     "district_code": district_code})
     if payload["village_code"] and session.get(Village, payload["village_code"]) is None:
         raise ValidationFailed("Unknown village", fields={"village_code": ["Unknown village."]})
+    if payload["district_code"] and not session.scalar(sa.select(sa.func.count()).where(
+            Village.district_code == payload["district_code"])):
+        raise ValidationFailed("Unknown district",
+                               fields={"district_code": ["No village of the regency is in "
+                                                         "this district."]})
     if session.scalar(sa.select(sa.func.count()).where(
             models.Account.username == payload["username"])):
         raise Conflict(f"Username {payload['username']} is taken",
                        fields={"username": ["Already taken."]})
     account = models.Account(username=payload["username"], role=payload["role"],
                              village_code=payload["village_code"],
+                             district_code=payload["district_code"],
                              password_hash=hash_secret(payload["password"]),
                              created_at=clock.now(), created_by=records.actor_name(actor))
     session.add(account)
@@ -163,7 +173,8 @@ def authenticate_password(session: Session, username: str, password: str,
             account.password_hash = hash_secret(password)
         return _PRINCIPAL.dump({"subject": f"account:{account.id}", "role": account.role,
                                 "username": account.username,
-                                "village_code": account.village_code})
+                                "village_code": account.village_code,
+                                "district_code": account.district_code})
 
     return _login(session, lockout.ACCOUNT, username, source, policy or lockout.Policy(),
                   attempt)

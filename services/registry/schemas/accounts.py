@@ -27,6 +27,8 @@ class AccountCreate(Schema):
                              validate=validate.Length(min=10, max=200))
     village_code = fields.String(load_default=None, allow_none=True,
                                  validate=common.village_code)
+    district_code = fields.String(load_default=None, allow_none=True,
+                                  validate=common.district_code)
 
     @validates_schema
     def check_village(self, data: dict, **kwargs) -> None:
@@ -35,6 +37,11 @@ class AccountCreate(Schema):
         if data["role"] not in roles.VILLAGE_BOUND and data.get("village_code"):
             raise ValidationError({"village_code": [f"Role {data['role']} is not bound to a "
                                                     "village."]})
+        if data["role"] in roles.DISTRICT_BOUND and not data.get("district_code"):
+            raise ValidationError({"district_code": [f"Required for role {data['role']}."]})
+        if data["role"] not in roles.DISTRICT_BOUND and data.get("district_code"):
+            raise ValidationError({"district_code": [f"Role {data['role']} is not bound to a "
+                                                     "district."]})
 
 
 class Account(Schema):
@@ -42,6 +49,7 @@ class Account(Schema):
     role = fields.String()
     username = fields.String()
     village_code = fields.String(allow_none=True)
+    district_code = fields.String(allow_none=True)
 
 
 class Login(Schema):
@@ -82,6 +90,7 @@ class Principal(Schema):
     nik = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
     village_code = fields.String(allow_none=True)
+    district_code = fields.String(allow_none=True)
 
 
 class PinIssued(Schema):

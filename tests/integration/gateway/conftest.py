@@ -19,6 +19,8 @@ from tests.support.fakes import fake_person_nik
 
 VILLAGE_A = "36.04.07.2001"
 VILLAGE_B = "36.04.07.2002"
+DISTRICT_A = "36.04.07"  # both villages' district (kecamatan)
+DISTRICT_B = "36.04.08"
 PASSWORD = "correct-horse-battery"
 # Fake NIKs valid in form: district 360407 (Serang), birth dates from 1951, serials 9xxx.
 
@@ -61,13 +63,16 @@ def accounts(registry_engine) -> Accounts:
     wanted = {
         "officer_a": ("officer", VILLAGE_A), "head_a": ("head", VILLAGE_A),
         "officer_b": ("officer", VILLAGE_B), "admin": ("regency_admin", None),
-        "operator": ("operator", None),
+        "operator": ("operator", None), "camat_a": ("district_admin", DISTRICT_A),
+        "camat_b": ("district_admin", DISTRICT_B),
     }
     made = Accounts()
     with sa.orm.Session(registry_engine) as session, unit_of_work(session):
-        for key, (role, village) in wanted.items():
+        for key, (role, place) in wanted.items():
             username = f"gw.{key.replace('_', '.')}.{suffix}"
-            create_account(session, role, username, PASSWORD, village)
+            district = place if role == "district_admin" else None
+            create_account(session, role, username, PASSWORD, None if district else place,
+                           district_code=district)
             made.names[key] = username
     return made
 

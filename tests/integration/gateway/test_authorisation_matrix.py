@@ -8,7 +8,8 @@ the real services, and expects exactly the declared outcome:
 - no token: 401, unless the operation is public;
 - a role the operation does not declare: 403;
 - a declared role of the path's village (or a regency-wide one): never 401 or 403;
-- a declared village-bound role of ANOTHER village on a village's path: 403 or 404;
+- a declared village-bound role of ANOTHER village on a village's path: 403 or 404 (and a
+  district admin of ANOTHER district on a village's or a district's path);
 - nobody, ever, a 5xx.
 
 Ids in paths are random (no such letter or payment request): the rules above hold before any
@@ -24,7 +25,14 @@ import pytest
 from gateway.auth import ANONYMOUS, ROLES_EXTENSION, issue_token
 from services.common import roles
 from services.common.config import get_settings
-from tests.integration.gateway.conftest import VILLAGE_A, VILLAGE_B, fake_family_number, fake_nik
+from tests.integration.gateway.conftest import (
+    DISTRICT_A,
+    DISTRICT_B,
+    VILLAGE_A,
+    VILLAGE_B,
+    fake_family_number,
+    fake_nik,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -32,22 +40,23 @@ METHODS = ("get", "post", "put", "patch", "delete")
 REGENCY_WIDE = tuple(role for role in roles.LOGINS if role not in roles.VILLAGE_BOUND)
 
 
-def _caller_token(role: str, village: str | None, nik: str | None) -> str:
-    token, _ = issue_token({"subject": f"matrix-{role}-{village}", "role": role,
-                            "village_code": village, "nik": nik,
+def _caller_token(role: str, village: str | None, nik: str | None,
+                  district: str | None = None) -> str:
+    token, _ = issue_token({"subject": f"matrix-{role}-{village or district}", "role": role,
+                            "village_code": village, "nik": nik, "district_code": district,
                             "username": None if role == roles.RESIDENT else f"matrix.{role}"},
                            get_settings())
     return token
 
 
 class Caller:
-    def __init__(self, role: str | None, village: str | None):
-        self.role, self.village = role, village
+    def __init__(self, role: str | None, village: str | None, district: str | None = None):
+        self.role, self.village, self.district = role, village, district
         self.nik = fake_nik()[0] if role == roles.RESIDENT else None
-        self.token = _caller_token(role, village, self.nik) if role else None
+        self.token = _caller_token(role, village, self.nik, district) if role else None
 
     def __repr__(self) -> str:
-        return f"{self.role or ANONYMOUS}@{self.village or 'regency'}"
+        return f"{self.role or ANONYMOUS}@{self.village or self.district or 'regency'}"
 
 
 def _callers() -> list[Caller]:
@@ -55,6 +64,8 @@ def _callers() -> list[Caller]:
     for role in roles.LOGINS:
         if role in roles.VILLAGE_BOUND:
             callers += [Caller(role, VILLAGE_A), Caller(role, VILLAGE_B)]
+        elif role in roles.DISTRICT_BOUND:
+            callers += [Caller(role, None, DISTRICT_A), Caller(role, None, DISTRICT_B)]
         else:
             callers.append(Caller(role, None))
     return callers
@@ -63,8 +74,8 @@ def _callers() -> list[Caller]:
 def _fill(path: str, caller: Caller, other_nik: str) -> str:
     """The path with realistic values: village A's code, the resident's own NIK (so a resident
     is not refused for asking about someone else), random ids that exist nowhere."""
-    values = {"code": VILLAGE_A, "year": "2025", "period": "2025-01", "token": "not-a-token",
-              "type_code": "SKD", "number": fake_family_number(),
+    values = {"code": VILLAGE_A, "district": DISTRICT_A, "year": "2025", "period": "2025-01",
+              "token": "not-a-token", "type_code": "SKD", "number": fake_family_number(),
               "nik": caller.nik or other_nik}
     return re.sub(r"{(\w+)}", lambda m: values.get(m.group(1), str(uuid.uuid4())), path)
 
@@ -127,6 +138,9 @@ def _expected(declared: list[str], caller: Caller, path: str) -> str:
     if caller.role not in declared:
         return "403"
     if caller.role in roles.VILLAGE_BOUND and caller.village != VILLAGE_A and "{code}" in path:
+        return "other-village"
+    if (caller.role in roles.DISTRICT_BOUND and caller.district != DISTRICT_A
+            and ("{code}" in path or "{district}" in path)):
         return "other-village"
     return "allowed"
 

@@ -27,14 +27,15 @@ def test_staff_accounts(registry, rows):
     account = registry.create_account("officer", "officer.waringin", "correct-horse-1",
                                       VILLAGE, None)
     assert account["role"] == "officer" and account["village_code"] == VILLAGE
-    assert set(account) == {"id", "role", "username", "village_code"}
+    assert set(account) == {"id", "role", "username", "village_code", "district_code"}
     stored = rows.count("accounts", "username = 'officer.waringin' AND password_hash LIKE "
                                     "'$argon2id$%'")
     assert stored == 1
 
     principal = registry.authenticate_password("officer.waringin", "correct-horse-1")
     assert principal == {"subject": f"account:{account['id']}", "role": "officer",
-                         "username": "officer.waringin", "village_code": VILLAGE}
+                         "username": "officer.waringin", "village_code": VILLAGE,
+                         "district_code": None}
     for username, password in (("officer.waringin", "wrong-horse-1"), ("nobody", "x")):
         with pytest.raises(Unauthenticated):
             registry.authenticate_password(username, password)
@@ -53,6 +54,27 @@ def test_staff_accounts(registry, rows):
     admin = registry.create_account("regency_admin", "admin.test", "long-enough-1", None,
                                     OFFICER)
     assert admin["village_code"] is None
+
+
+def test_district_admin_accounts_name_one_district(registry):
+    """The camat's account is bound to a district of the regency, never to a village."""
+    camat = registry.create_account("district_admin", "camat.kragilan", "long-enough-1", None,
+                                    OFFICER, "36.04.06")
+    assert (camat["district_code"], camat["village_code"]) == ("36.04.06", None)
+    principal = registry.authenticate_password("camat.kragilan", "long-enough-1")
+    assert principal["role"] == "district_admin" and principal["district_code"] == "36.04.06"
+    refused = {("camat.none", None, None): "district_code",
+               ("camat.far", None, "36.04.99"): "district_code",
+               ("camat.village", VILLAGE, "36.04.06"): "village_code"}
+    for (username, village, district), field in refused.items():
+        with pytest.raises(ValidationFailed) as caught:
+            registry.create_account("district_admin", username, "long-enough-1", village,
+                                    OFFICER, district)
+        assert field in caught.value.fields
+    with pytest.raises(ValidationFailed) as caught:  # village staff name no district
+        registry.create_account("officer", "officer.district", "long-enough-1", VILLAGE,
+                                OFFICER, "36.04.06")
+    assert "district_code" in caught.value.fields
 
 
 def test_pin_login_and_lock(registry, db, production_lockout):

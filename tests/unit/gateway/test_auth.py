@@ -143,6 +143,28 @@ def test_operator_never_reaches_resident_data():
         scope_for(operator, VILLAGE_A)
 
 
+def test_a_district_admin_token_carries_its_district_and_needs_one(settings):
+    token, _ = issue_token({"subject": "acc:9", "role": "district_admin", "username": "camat",
+                            "district_code": "36.04.05"}, settings)
+    actor = verify_token(token, settings)
+    assert (actor.role, actor.district_code, actor.village_code) == (
+        "district_admin", "36.04.05", None)
+    without, _ = issue_token({"subject": "acc:9", "role": "district_admin"}, settings)
+    with pytest.raises(Unauthenticated):
+        verify_token(without, settings)
+
+
+def test_a_district_admin_reaches_one_named_village_of_their_district_only():
+    camat = Actor(role="district_admin", village_code=None, username="camat", nik=None,
+                  subject="acc:9", district_code="36.04.05")
+    assert camat.covers(VILLAGE_A) and camat.covers(VILLAGE_B)
+    assert not camat.covers("36.04.051.2001") and not camat.covers("36.04.06.2001")
+    assert scope_for(camat, VILLAGE_A) == VILLAGE_A
+    for village in (None, "36.04.06.2001"):  # never regency-wide, never another district
+        with pytest.raises(Forbidden):
+            scope_for(camat, village)
+
+
 def test_resident_scope_is_own_village():
     resident = Actor(role="resident", village_code=VILLAGE_A, username=None,
                      nik="3604055208909001", subject="res:1")

@@ -1,0 +1,70 @@
+"""Villages' digital readiness (internet, website, services active, letters, Dana Desa): one
+row per village, joined in the gateway from registry, letters and finance.
+
+The regency dashboard reads every village; a district admin (camat) only their district's. The
+rows are aggregates: no resident appears in them.
+"""
+from __future__ import annotations
+
+from gateway.rpc import services
+
+VILLAGE_PAGE_SIZE = 100
+
+
+def villages(district_code: str | None = None) -> list[dict]:
+    """The regency's villages (326: four RPC calls in pages of 100), or one district's."""
+    registry = services().registry
+    first = registry.list_villages(district_code=district_code, page=1,
+                                   per_page=VILLAGE_PAGE_SIZE)
+    found = list(first["items"])
+    pages = -(-first["total"] // VILLAGE_PAGE_SIZE)
+    for number in range(2, pages + 1):
+        found += registry.list_villages(district_code=district_code, page=number,
+                                        per_page=VILLAGE_PAGE_SIZE)["items"]
+    return found
+
+
+def readiness_rows(year: int, district_code: str | None = None) -> list[dict]:
+    """One row per village: readiness from registry, activity from letters, money from finance.
+
+    A handful of RPC calls whatever the number of villages (the pages of villages, one activity
+    query, one finance query).
+    """
+    activity = {row["village_code"]: row for row in services().letters.recent_activity()}
+    query = {"district": district_code} if district_code else {}
+    # Villages without an approved budget come back with status "none": no figure, not 0 %.
+    money = {row["village_code"]: row for row in services().finance.regency_view(year, query)
+             if row.get("status") != "none"}
+    rows = []
+    for village in villages(district_code):
+        code = village["code"]
+        seen = activity.get(code, {})
+        rows.append({
+            "code": code, "name": village["name"], "district_code": village["district_code"],
+            "district_name": village["district_name"],
+            "internet_installed": village["internet_installed"],
+            # Every village has its pages here; "live" once the village filled in its profile
+            # (or runs a site of its own).
+            "website": bool(village.get("website_url")
+                            or (village.get("head_name") and village.get("office_address"))),
+            "requested_recently": seen.get("requested_recently", 0),
+            "serving": seen.get("requested_recently", 0) > 0,
+            "last_request_at": seen.get("last_request_at"),
+            "issued_total": seen.get("issued_total", 0),
+            "realised_percent": money.get(code, {}).get("realised_percent"),
+            "dana_desa_budget": money.get(code, {}).get("dana_desa_budget"),
+        })
+    return rows
+
+
+def by_district(rows: list[dict]) -> list[dict]:
+    """Villages, with internet and serving, counted per district (sorted by name)."""
+    districts: dict[str, dict] = {}
+    for row in rows:
+        entry = districts.setdefault(row["district_code"], {
+            "code": row["district_code"], "name": row["district_name"], "villages": 0,
+            "internet": 0, "serving": 0})
+        entry["villages"] += 1
+        entry["internet"] += row["internet_installed"]
+        entry["serving"] += row["serving"]
+    return sorted(districts.values(), key=lambda d: d["name"])

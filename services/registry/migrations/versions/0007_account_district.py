@@ -1,0 +1,26 @@
+"""A staff account may be bound to one district (kecamatan): the district_admin's scope.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-11-29
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+# revision identifiers, used by Alembic.
+revision: str = '0007'
+down_revision: Union[str, Sequence[str], None] = '0006'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    op.add_column('accounts', sa.Column('district_code', sa.String(length=8), nullable=True))
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    op.drop_column('accounts', 'district_code')
