@@ -45,7 +45,14 @@ def _qr_opens_the_page():
 
 def register(app: Flask) -> None:
     """Mount the portal on the gateway app (its pages are not part of the OpenAPI document)."""
-    from gateway.portal import errors, office, public, regency, resident  # noqa: F401 (routes)
+    from gateway.portal import (  # noqa: F401 (routes)
+        errors,
+        office,
+        potential,
+        public,
+        regency,
+        resident,
+    )
 
     app.jinja_env.filters.update(web.FILTERS)
     app.jinja_env.globals["csrf_token"] = web.csrf_token  # imported macros see it too

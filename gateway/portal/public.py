@@ -9,18 +9,9 @@ from flask import redirect, request, url_for
 from gateway import readiness
 from gateway.auth import issue_token, public
 from gateway.http import app_settings
-from gateway.portal import blueprint, web
+from gateway.portal import blueprint, potential, web
 from gateway.rpc import services
 from services.common.errors import DesaError, NotFound, ValidationFailed
-
-PUBLIC_CACHE = "public, max-age=60"
-
-
-def village_or_404(code: str) -> dict:
-    try:
-        return services().registry.get_village(code)
-    except (NotFound, ValidationFailed):
-        raise NotFound("Desa tidak ditemukan") from None
 
 
 def apbdes(code: str, year: int | None) -> dict | None:
@@ -47,35 +38,37 @@ def index():
     for village in villages:
         districts.setdefault(village["district_code"], {
             "name": village["district_name"], "villages": []})["villages"].append(village)
-    return web.page("index.html", cache=PUBLIC_CACHE, districts=districts,
+    return web.page("index.html", cache=web.PUBLIC_CACHE, districts=districts,
                     total=len(villages))
 
 
 @blueprint.route("/desa/<code>")
 @public
 def village_home(code: str):
-    village = village_or_404(code)
+    village = web.village_or_404(code)
     statistics = services().registry.population_statistics(code)
-    return web.page("village/home.html", cache=PUBLIC_CACHE, village=village,
-                    statistics=statistics, apbdes=apbdes(code, None), map_link=map_link(village))
+    return web.page("village/home.html", cache=web.PUBLIC_CACHE, village=village,
+                    statistics=statistics, apbdes=apbdes(code, None), map_link=map_link(village),
+                    profile=potential.public_profile(code), posts=potential.latest_posts(code),
+                    kind_names=potential.KIND_NAMES)
 
 
 @blueprint.route("/desa/<code>/statistik")
 @public
 def village_statistics(code: str):
-    village = village_or_404(code)
-    return web.page("village/statistics.html", cache=PUBLIC_CACHE, village=village,
+    village = web.village_or_404(code)
+    return web.page("village/statistics.html", cache=web.PUBLIC_CACHE, village=village,
                     statistics=services().registry.population_statistics(code))
 
 
 @blueprint.route("/desa/<code>/apbdes")
 @public
 def village_apbdes(code: str):
-    village = village_or_404(code)
+    village = web.village_or_404(code)
     year = request.args.get("tahun", type=int)
     if year is not None and not 2000 <= year <= 2100:
         year = None
-    return web.page("village/apbdes.html", cache=PUBLIC_CACHE, village=village,
+    return web.page("village/apbdes.html", cache=web.PUBLIC_CACHE, village=village,
                     apbdes=apbdes(code, year), year=year)
 
 

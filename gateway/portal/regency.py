@@ -7,7 +7,6 @@ from datetime import date
 from flask import abort, redirect, request, url_for
 
 from gateway.portal import blueprint, web
-from gateway.portal.public import village_or_404
 from gateway.readiness import by_district, readiness_rows
 from gateway.rpc import services
 from services.common import roles
@@ -56,7 +55,7 @@ def regency_village(code: str):
     own district."""
     if not web.actor().covers(code):
         abort(403)
-    village = village_or_404(code)
+    village = web.village_or_404(code)
     year = date.today().year
     counts = services().letters.letter_counts(year, None, code)
     row = next((r for r in readiness_rows(year, village["district_code"])

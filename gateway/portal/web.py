@@ -18,10 +18,13 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 
 from gateway.auth import Actor, verify_token
 from gateway.http import app_settings
+from gateway.rpc import services
 from services.common import roles
-from services.common.errors import Unauthenticated
+from services.common.errors import NotFound, Unauthenticated, ValidationFailed
 
 COOKIE = "desa_sesi"
+PUBLIC_CACHE = "public, max-age=60"
+THUMBNAIL_SIDE = 320
 # Pages ship no script at all; bar charts set their widths in style attributes.
 PAGE_CSP = ("default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
             "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -125,6 +128,13 @@ def page(template: str, code: int = 200, cache: str | None = None, **context) ->
     return response
 
 
+def village_or_404(code: str) -> dict:
+    try:
+        return services().registry.get_village(code)
+    except (NotFound, ValidationFailed):
+        raise NotFound("Desa tidak ditemukan") from None
+
+
 def rupiah(value: int | None) -> str:
     if value is None:
         return "-"
@@ -160,5 +170,14 @@ def template_globals() -> dict:
             "status_names": STATUS_NAMES, "roles": roles, "rupiah_fmt": rupiah}
 
 
+def thumbnail_size(photo: dict) -> tuple[int, int]:
+    """Width and height of a photo's thumbnail (the potential service's fit in 320 x 320), so
+    the page reserves the box before the lazy image loads."""
+    width, height = photo.get("width") or THUMBNAIL_SIDE, photo.get("height") or THUMBNAIL_SIDE
+    scale = min(1.0, THUMBNAIL_SIDE / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 FILTERS = {"rupiah": rupiah, "persen": percent, "tanggal": tanggal, "samarkan": mask,
+           "ukuran_thumbnail": thumbnail_size,
            "zip_pairs": lambda values: [(value, value) for value in values]}
