@@ -48,6 +48,7 @@ def register(app: Flask) -> None:
     from gateway.portal import (  # noqa: F401 (routes)
         errors,
         office,
+        office_potential,
         potential,
         public,
         regency,

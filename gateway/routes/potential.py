@@ -45,11 +45,12 @@ def _actor_scope(code: str | None = None):
     return actor, scope_for(actor, code)
 
 
-def _photo(owner_kind: str, owner_id: str):
+def store_photo(owner_kind: str, owner_id: str, upload, caption: str | None) -> dict:
+    """Put an uploaded photo where the service says, then have it recorded (and thumbnailed).
+    The API's photo routes and the portal's forms both add photos through here."""
     actor, scope = _actor_scope()
     potential = services().potential
     target = potential.photo_target(owner_kind, owner_id, scope, actor.as_dict())
-    upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed("Send the photo as a multipart field named 'file'.",
                                fields={"file": ["Missing file."]})
@@ -57,9 +58,14 @@ def _photo(owner_kind: str, owner_id: str):
     # 415 here, before anything is stored; what is stored has no metadata (GPS!) to begin with
     photo = images.prepare(data, with_thumbnail=False)
     documents.store().put_bytes(target["key"], photo.data, photo.content_type)
-    return respond(potential.record_photo(owner_kind, owner_id, {
-        "key": target["key"], "caption": request.form.get("caption")}, scope,
-        actor.as_dict()), 201)
+    return potential.record_photo(owner_kind, owner_id, {"key": target["key"],
+                                                         "caption": caption}, scope,
+                                  actor.as_dict())
+
+
+def _photo(owner_kind: str, owner_id: str):
+    return respond(store_photo(owner_kind, owner_id, request.files.get("file"),
+                               request.form.get("caption")), 201)
 
 
 def _created(method: str, code: str):

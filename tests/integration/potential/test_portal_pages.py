@@ -4,6 +4,7 @@ registry services: published only, no owner or NIK, lazy thumbnails, meta and Op
 """
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
@@ -97,3 +98,48 @@ def test_gallery_catalogue_and_organisations_show_no_personal_data(api, owner, c
     assert owner["name"] not in catalogue and "50.000.000" not in catalogue
     assert owner["name"] in organisations
     _page(api, "/desa/36.04.99.2999/potensi", 404)
+
+
+def _log_in(client, username: str) -> str:
+    response = client.post("/masuk", data={"cara": "petugas", "username": username,
+                                           "password": routes.PASSWORD})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    return re.search(r'name="csrf" value="([0-9a-f]+)"',
+                     client.get("/kantor/berita").get_data(as_text=True))[1]
+
+
+def test_an_officer_posts_news_with_a_photo_that_the_website_shows(api, logins):
+    client, tag = api.client, uuid.uuid4().hex[:6]
+    csrf = _log_in(client, logins["officer"])
+    refused = client.post("/kantor/berita", content_type="multipart/form-data", data={
+        "csrf": csrf, "title": f"Salah berkas {tag}", "kind": "news", "body": "Isi.",
+        "aksi": "terbit", "foto": (io.BytesIO(b"%PDF-1.4 not a photo"), "x.pdf")})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'id="e-foto"' in html
+    assert f'value="Salah berkas {tag}"' in html  # what was typed stays
+    posted = client.post("/kantor/berita", content_type="multipart/form-data", data={
+        "csrf": csrf, "title": f"Posyandu balita {tag}", "kind": "announcement",
+        "body": "Hari Sabtu di balai desa.", "aksi": "terbit",
+        "foto": (io.BytesIO(jpeg()), "foto.jpg")})
+    assert posted.status_code == 303, posted.get_data(as_text=True)[:500]
+    post_id = posted.headers["Location"].rsplit("=", 1)[1]
+    public = api.client.application.test_client()  # nobody logged in
+    article = public.get(f"/desa/{VILLAGE}/berita/{post_id}").get_data(as_text=True)
+    assert f"Posyandu balita {tag}" in article and "/thumbnail" in article
+    listed = public.get(f"/desa/{VILLAGE}/berita").get_data(as_text=True)
+    assert f"Salah berkas {tag}" not in listed  # the refused form left no post behind
+    # A draft stays off the website until it is published from the list.
+    drafted = client.post("/kantor/berita", data={
+        "csrf": csrf, "title": f"Draf {tag}", "kind": "news", "body": "Nanti.", "aksi": "draf"})
+    draft_id = drafted.headers["Location"].rsplit("=", 1)[1]
+    assert public.get(f"/desa/{VILLAGE}/berita/{draft_id}").status_code == 404
+    assert client.post(f"/kantor/berita/{draft_id}/terbitkan",
+                       data={"csrf": csrf}).status_code == 303
+    assert public.get(f"/desa/{VILLAGE}/berita/{draft_id}").status_code == 200
+
+
+def test_the_treasurer_has_no_news_desk(api, logins):
+    logged_in = api.client.post("/masuk", data={
+        "cara": "petugas", "username": logins["treasurer"], "password": routes.PASSWORD})
+    assert logged_in.status_code == 303, logged_in.get_data(as_text=True)[:500]
+    assert api.client.get("/kantor/berita").status_code == 403
