@@ -36,7 +36,8 @@ def office_news():
         try:
             if photo is not None and photo.filename:
                 # Checked before the post exists: a wrong file must not leave a post behind.
-                images.sniff_image(photo.stream.read(images.MAX_PHOTO_BYTES + 1))
+                images.prepare(photo.stream.read(images.MAX_PHOTO_BYTES + 1),
+                               with_thumbnail=False)
                 photo.stream.seek(0)
             else:
                 photo = None
