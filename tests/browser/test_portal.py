@@ -11,6 +11,7 @@ temporary folder.
 """
 from __future__ import annotations
 
+import io
 import os
 import time
 from datetime import date
@@ -38,6 +39,8 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 WAIT_MS = 60_000
 
 VILLAGE = "36.04.05.2010"  # Pegadingan: no other e2e test uses it
+DISTRICT = "36.04.05"  # Cikande: 15 villages
+DISTRICT_VILLAGES = 15
 NIK = "3604055506889001"  # fake: district 360405, woman born 15-06-1988, serial 9001
 LAST_YEAR = date.today().year - 1
 HOME_PAGE_BUDGET_BYTES = 150 * 1024
@@ -90,7 +93,8 @@ def village(platform) -> dict:
 
 
 def _log_in_staff(context, platform, role: str, village_code: str | None = VILLAGE):
-    username, password = platform.staff_credentials(role, village_code)
+    district = DISTRICT if role == "district_admin" else None
+    username, password = platform.staff_credentials(role, village_code, district)
     page = context.new_page()
     page.goto(f"{platform.url}/masuk")
     page.get_by_label("Nama pengguna").fill(username)
@@ -99,6 +103,14 @@ def _log_in_staff(context, platform, role: str, village_code: str | None = VILLA
     page.wait_for_load_state()
     assert "/masuk" not in page.url, page.content()
     return page
+
+
+def _jpeg() -> dict:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (960, 640), "seagreen").save(out, "JPEG")
+    return {"name": "kerja-bakti.jpg", "mimeType": "image/jpeg", "buffer": out.getvalue()}
 
 
 def _status(page) -> str:
@@ -283,6 +295,51 @@ def test_office_forms_keep_input_and_lists_work(platform, browser, village, shot
     page.context.close()
 
 
+def test_an_officer_posts_news_that_the_village_website_shows(platform, browser, village,
+                                                              shots):
+    officer = _log_in_staff(browser.new_context(**PHONE), platform, "officer")
+    officer.get_by_role("link", name="Berita", exact=True).click()
+    officer.get_by_label("Judul").fill("Kerja bakti membersihkan saluran")
+    officer.get_by_label("Jenis").select_option("news")
+    officer.get_by_label("Isi").fill("Minggu pagi warga RT 001 membersihkan saluran air.")
+    officer.get_by_label("Foto (boleh kosong)").set_input_files(_jpeg())
+    officer.screenshot(path=str(shots / "kantor-berita.png"), full_page=True)
+    officer.get_by_role("button", name="Terbitkan", exact=True).click()
+    assert officer.get_by_role("status").is_visible(), officer.content()
+    officer.context.close()
+
+    anyone = browser.new_context(**PHONE).new_page()
+    anyone.goto(f"{platform.url}/desa/{VILLAGE}")
+    anyone.get_by_role("link", name="Kerja bakti membersihkan saluran").click()
+    assert anyone.get_by_role("heading", name="Kerja bakti membersihkan saluran").is_visible()
+    assert anyone.locator("meta[property='og:type']").get_attribute("content") == "article"
+    assert anyone.locator("meta[name=description]").get_attribute("content").startswith(
+        "Minggu pagi warga")
+    image = anyone.locator(".photos img").first
+    assert image.get_attribute("loading") == "lazy"
+    assert image.get_attribute("src").endswith("/thumbnail")
+    image.scroll_into_view_if_needed()
+    anyone.wait_for_function("document.querySelector('.photos img').naturalWidth > 0")
+    assert anyone.evaluate("document.querySelector('.photos img').naturalWidth") <= 320
+    anyone.screenshot(path=str(shots / "desa-berita.png"), full_page=True)
+    anyone.context.close()
+
+
+def test_the_camat_reads_the_districts_readiness(platform, browser, village, shots):
+    page = _log_in_staff(browser.new_context(**PHONE), platform, "district_admin", None)
+    assert page.url.endswith(f"/kecamatan/{DISTRICT}")
+    assert page.locator("#desa tbody tr").count() == DISTRICT_VILLAGES
+    assert page.locator("[data-total=villages]").inner_text() == str(DISTRICT_VILLAGES)
+    assert "ya" in page.locator(f"tr[data-village='{VILLAGE}']").inner_text()
+    assert NIK not in page.content()
+    page.screenshot(path=str(shots / "kecamatan.png"), full_page=True)
+    page.locator(f"tr[data-village='{VILLAGE}'] a").click()  # drill down to one village
+    assert page.get_by_role("heading", name="Desa Pegadingan").is_visible()
+    for path in ("/kabupaten", "/kecamatan/36.04.06", "/kantor"):
+        assert page.goto(f"{platform.url}{path}").status == 403, path
+    page.context.close()
+
+
 def _page_bytes(page, url: str) -> int:
     """Bytes a first visit to `url` transfers: the page and everything it loads, headers too."""
     page.goto(url, wait_until="load")
@@ -308,12 +365,18 @@ def test_main_pages_fit_a_phone_stay_small_and_pass_axe(platform, browser, villa
     page.get_by_label("PIN").fill(village["pin"])
     page.get_by_role("button", name="Masuk sebagai warga").click()
     pages = [f"/desa/{VILLAGE}", f"/desa/{VILLAGE}/statistik", f"/desa/{VILLAGE}/apbdes", "/",
+             f"/desa/{VILLAGE}/berita", f"/desa/{VILLAGE}/galeri", f"/desa/{VILLAGE}/potensi",
+             f"/desa/{VILLAGE}/lembaga",
              "/warga", "/warga/surat/baru", "/warga/surat/baru/domisili"]
     office = _log_in_staff(browser.new_context(**PHONE, bypass_csp=True), platform, "officer")
     office_pages = ["/kantor", "/kantor/surat", "/kantor/penduduk", "/kantor/kk",
-                    "/kantor/impor", "/kantor/keuangan", "/kantor/keuangan/bku"]
+                    "/kantor/impor", "/kantor/berita", "/kantor/keuangan",
+                    "/kantor/keuangan/bku"]
+    camat = _log_in_staff(browser.new_context(**PHONE, bypass_csp=True), platform,
+                          "district_admin", None)
     failures = []
-    for who, paths in ((page, pages), (office, office_pages)):
+    for who, paths in ((page, pages), (office, office_pages),
+                       (camat, [f"/kecamatan/{DISTRICT}"])):
         for path in paths:
             who.goto(f"{platform.url}{path}")
             width = who.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -327,4 +390,5 @@ def test_main_pages_fit_a_phone_stay_small_and_pass_axe(platform, browser, villa
                 failures.append(f"{path}: {serious}")
     assert not failures, "\n".join(failures)
     office.context.close()
+    camat.context.close()
     context.close()

@@ -106,3 +106,33 @@ def test_public_statistics_have_no_personal_data_and_qr_codes_open_the_page(gw, 
     assert client.get("/desa/36.04.99.2999").status_code == 404
     qr = client.get("/api/v1/verify/abc.def", headers={"Accept": "text/html,*/*;q=0.8"})
     assert qr.status_code == 303 and qr.headers["Location"] == "/verifikasi/abc.def"
+
+
+def test_the_import_page_shows_a_running_jobs_progress(gw, accounts, registry_engine):
+    """Rows done of the total and the phase, from the registry's import job, until its report;
+    another village's job is not found."""
+    import uuid
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    with registry_engine.begin() as conn:  # a job a registry process is writing right now
+        for job_id, village in ((mine, VILLAGE_A), (theirs, VILLAGE_B)):
+            conn.execute(sa.text(
+                "INSERT INTO import_jobs (id, village_code, status, dry_run, phase, rows_total,"
+                " rows_done, attempts, created_at, started_at, heartbeat_at) VALUES (:id, :v,"
+                " 'running', false, 'writing', 1200, 450, 1, :now, :now, :now)"),
+                {"id": job_id, "v": village, "now": now})
+    client = gw.client
+    log_in(client, accounts["officer_a"])
+    page = client.get(f"/kantor/impor/{mine}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.headers["Refresh"] == "2"
+    assert 'max="1200" value="450"' in html and "Menyimpan" in html
+    assert "450 dari 1200 baris" in html
+    assert client.get(f"/kantor/impor/{theirs}").status_code == 404
+    with registry_engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM import_jobs WHERE id IN (:a, :b)"),
+                     {"a": mine, "b": theirs})
