@@ -39,7 +39,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 WAIT_MS = 60_000
 
 VILLAGE = "36.04.05.2010"  # Pegadingan: no other e2e test uses it
-DISTRICT = "36.04.05"  # Cikande: 15 villages
+DISTRICT = "36.04.05"  # Kramatwatu: 15 villages
 DISTRICT_VILLAGES = 15
 NIK = "3604055506889001"  # fake: district 360405, woman born 15-06-1988, serial 9001
 LAST_YEAR = date.today().year - 1
