@@ -138,3 +138,28 @@ def test_village_potential_cycle(platform):
     assert counts.status_code == 200
     district = next(row for row in counts.json() if row["key"] == "36.04.09")
     assert district["businesses"] >= 1 and district["tourism_sites"] >= 1
+
+
+def test_demo_seed_gives_the_demo_village_its_potential_once(platform, tmp_path):
+    """`desa seed demo` as `make run` calls it: registry's demo residents travel through the
+    relay to potential's read model, then the demo businesses (with photos), organisations,
+    tourism site, resources, post and album arrive through potential's RPC; a rerun adds none."""
+    credentials = str(tmp_path / "demo-credentials.json")
+    first = platform.desa("seed", "demo", "--credentials-file", credentials,
+                          "--wait-for-potential", "60").stdout
+    assert "demo data (potential) in village 36.04.05.2001: 4 businesses" in first, first
+    public = requests.get(platform.api("/public/villages/36.04.05.2001/businesses"),
+                          timeout=30).json()
+    assert len(public["items"]) == 4 and all(item["photos"] for item in public["items"])
+    photo = requests.get(platform.url + public["items"][0]["photos"][0]["url"], timeout=30)
+    assert photo.status_code == 200 and photo.headers["Content-Type"] == "image/jpeg"
+    found = requests.get(platform.api("/public/search?q=trekking&type=tourism_site"),
+                         timeout=30).json()
+    assert [hit["village_code"] for hit in found["items"]] == ["36.04.05.2001"]
+    albums = requests.get(platform.api("/public/villages/36.04.05.2001/albums"),
+                          timeout=30).json()
+    assert len(albums["items"]) == 1 and len(albums["items"][0]["photos"]) == 3
+
+    again = platform.desa("seed", "demo", "--credentials-file", credentials,
+                          "--wait-for-potential", "60").stdout
+    assert "demo data (potential) in village 36.04.05.2001: all there already" in again, again
