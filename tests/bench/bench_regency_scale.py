@@ -78,11 +78,6 @@ def timed(client: Client, paths: list[str], rounds: int) -> list[float]:
     return timings
 
 
-def p95(timings: list[float]) -> float:
-    ordered = sorted(timings)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-
-
 def _name_queries(rng: random.Random, names: list[str]) -> list[str]:
     """What people type: a whole name, a first name and second name, or a part of a word."""
     queries = []
@@ -207,7 +202,7 @@ def main() -> None:
             rounds = ROUNDS if key != "dashboard" else max(20, ROUNDS // 5)
             measured[key] = timed(client, targets, rounds)
         after = timed(public, baseline_paths, ROUNDS)
-        baseline = (p95(before) + p95(after)) / 2
+        baseline = (summary.percentile(before) + summary.percentile(after)) / 2
 
         print(f"Regency scale on this machine ({os.cpu_count()} cores): {report.residents:,} "
               f"residents in {len(codes)} villages; one client, gunicorn {WORKERS}x{THREADS}")
@@ -217,10 +212,9 @@ def main() -> None:
                 *((key, timings) for key, timings in measured.items()),
                 ("baseline: GET /api/v1/villages/{code} (after)", after)]
         for label, timings in rows:
-            ordered = sorted(timings)
+            p95, p99 = summary.percentile(timings), summary.percentile(timings, 0.99)
             print(f"{label:<58} {len(timings):>6} {statistics.median(timings):>7.1f} "
-                  f"{p95(timings):>7.1f} {ordered[int(len(ordered) * 0.99)]:>7.1f} "
-                  f"{p95(timings) / baseline:>7.2f}")
+                  f"{p95:>7.1f} {p99:>7.1f} {p95 / baseline:>7.2f}")
         scale = f"{report.residents / 1e6:.2f} M residents"
         for key, label, goal in (
                 ("village_search_name", "name search in a village", "village_search"),
@@ -230,8 +224,8 @@ def main() -> None:
                 ("village_page", "a village's resident page (20)", "village_page"),
                 ("dashboard", "the regency dashboard (/kabupaten)", "dashboard")):
             summary.record(summary.at_most(
-                f"regency scale ({scale}): {label}, p95", p95(measured[key]), "ms",
-                GOALS_MS[goal], baseline=baseline, baseline_label="village record p95"))
+                f"regency scale ({scale}): {label}, p95", summary.percentile(measured[key]),
+                "ms", GOALS_MS[goal], baseline=baseline, baseline_label="village record p95"))
         summary.record(summary.info(f"synthetic bulk load ({scale})",
                                     report.residents / report.seconds, "residents/s"))
     finally:

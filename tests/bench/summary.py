@@ -62,6 +62,12 @@ def info(path: str, figure: float, unit: str, *, baseline: float | None = None,
     return Row(path, figure, unit, "—", None, baseline, baseline_label)
 
 
+def percentile(milliseconds: list[float], share: float = 0.95) -> float:
+    """The value below which `share` of the timings fall (p95 by default), nearest rank."""
+    ordered = sorted(milliseconds)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
 _rows: list[Row] = []
 _source = ""
 

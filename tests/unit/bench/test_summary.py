@@ -44,3 +44,9 @@ def test_run_all_prints_every_modules_rows_in_one_table_at_the_end(tmp_path, mon
     a_line = next(line for line in table.splitlines() if line.startswith("bench_a p95"))
     b_line = next(line for line in table.splitlines() if line.startswith("bench_b p95"))
     assert a_line.split()[-2:] == ["yes", "a"] and b_line.split()[-2:] == ["NO", "b"]
+
+
+def test_percentile_is_the_nearest_rank():
+    timings = [float(n) for n in range(1, 101)]  # 1..100 ms, shuffled order does not matter
+    assert summary.percentile(list(reversed(timings))) == 96.0
+    assert summary.percentile(timings, 0.99) == 100.0 and summary.percentile([7.0]) == 7.0
