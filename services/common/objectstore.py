@@ -46,7 +46,7 @@ def make_client(settings: Settings | None = None) -> Minio:
                                 read=settings.s3_read_timeout_seconds),
         retries=urllib3.Retry(total=settings.s3_retries, backoff_factor=0.2,
                               status_forcelist=[500, 502, 503, 504]),
-        maxsize=10)
+        maxsize=32)  # a restore puts documents back from several threads per service
     return Minio(settings.s3_endpoint, access_key=settings.s3_access_key,
                  secret_key=settings.s3_secret_key, secure=settings.s3_secure,
                  region=settings.s3_region, http_client=http)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+import certifi
+import urllib3
 from minio import Minio
 from minio.error import S3Error
 
@@ -24,6 +27,7 @@ from services.common.backup.crypto import CorruptObject, Keyring
 from services.common.config import Settings, get_settings
 
 REGENCY = "regency"
+CONNECTIONS = 64
 _MISSING = ("NoSuchKey", "NoSuchObject", "NotFound")
 
 
@@ -59,9 +63,18 @@ class BackupStore:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> BackupStore:
         settings = settings or get_settings()
+        # The SDK's own pool, with room for every thread that shares the store: the shipper's
+        # services and a restore's services each run PARALLEL transfers at once (with the SDK's
+        # 10, the rest opened a connection per request and threw it away).
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=300, read=300), maxsize=CONNECTIONS,
+            cert_reqs="CERT_REQUIRED", ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+            retries=urllib3.Retry(total=5, backoff_factor=0.2,
+                                  status_forcelist=[500, 502, 503, 504]))
         client = Minio(settings.backup_s3_endpoint, access_key=settings.backup_s3_access_key,
                        secret_key=settings.backup_s3_secret_key,
-                       secure=settings.backup_s3_secure, region=settings.s3_region)
+                       secure=settings.backup_s3_secure, region=settings.s3_region,
+                       http_client=http)
         return cls(client, settings.backup_bucket, Keyring.parse(settings.backup_keys))
 
     def ensure_bucket(self) -> None:
