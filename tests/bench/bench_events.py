@@ -57,8 +57,10 @@ def _record(engine, first: int, count: int) -> None:
         session.commit()
 
 
-def _latencies(registry, letters, first: int, count: int, timeout: float) -> list[float]:
-    """Milliseconds from each event's commit to its read model row, once all have arrived."""
+def _latencies(registry, letters, first: int, count: int, timeout: float,
+               relay_ms: list[float] | None = None) -> list[float]:
+    """Milliseconds from each event's commit to its read model row, once all have arrived;
+    with `relay_ms`, also from its commit to the relay marking it sent (appended there)."""
     import sqlalchemy as sa
 
     niks = [f"3604059{seq:09d}" for seq in range(first, first + count)]
@@ -74,10 +76,12 @@ def _latencies(registry, letters, first: int, count: int, timeout: float) -> lis
                                f"within {timeout:.0f} s")
         time.sleep(0.1)
     with registry.connect() as conn:
-        created = dict(conn.execute(sa.text(
-            "SELECT aggregate_id, created_at FROM outbox WHERE aggregate_id = ANY(:niks)"),
-            {"niks": niks}).all())
-    return [(received[nik] - created[nik]).total_seconds() * 1000 for nik in niks]
+        stamps = {nik: (created, sent) for nik, created, sent in conn.execute(sa.text(
+            "SELECT aggregate_id, created_at, sent_at FROM outbox "
+            "WHERE aggregate_id = ANY(:niks)"), {"niks": niks}).all()}
+    if relay_ms is not None:  # the relay's part: committed -> confirmed by the broker
+        relay_ms += [(stamps[nik][1] - stamps[nik][0]).total_seconds() * 1000 for nik in niks]
+    return [(received[nik] - stamps[nik][0]).total_seconds() * 1000 for nik in niks]
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -94,6 +98,7 @@ def main() -> None:
     from services.common.db import make_engine
     from services.common.objectstore import documents_store
     from services.common.topology import declare_topology
+    from tests.bench import summary
     from tests.bench.bench_letters import _pings
     from tests.support.infrastructure import Infrastructure
 
@@ -128,11 +133,13 @@ def main() -> None:
             if pause > 0:
                 time.sleep(pause)
         offered = steady / (time.perf_counter() - began)
-        steady_ms = _latencies(registry, letters, 100, steady, 60)
+        steady_relay: list[float] = []
+        steady_ms = _latencies(registry, letters, 100, steady, 600, steady_relay)
 
         first = 100 + steady
         _record(registry, first, BURST)
-        burst_ms = _latencies(registry, letters, first, BURST, 300)
+        burst_relay: list[float] = []
+        burst_ms = _latencies(registry, letters, first, BURST, 900, burst_relay)
 
         print(f"Event propagation on this machine ({os.cpu_count()} cores): registry commit -> "
               f"letters' read model (relay poll {poll} s, woken by NOTIFY)")
@@ -143,8 +150,22 @@ def main() -> None:
         print(f"{f'burst of {BURST} in one commit (drained = max)':<48} {BURST:>7} "
               f"{statistics.median(burst_ms):>8.1f} {_percentile(burst_ms, 0.99):>8.1f} "
               f"{max(burst_ms):>9.1f}")
+        print(f"{'  relay only (commit -> published, confirmed)':<48} {steady:>7} "
+              f"{statistics.median(steady_relay):>8.1f} {_percentile(steady_relay, 0.99):>8.1f} "
+              f"{max(steady_relay):>9.1f}")
+        print(f"{'  relay only, the burst':<48} {BURST:>7} "
+              f"{statistics.median(burst_relay):>8.1f} {_percentile(burst_relay, 0.99):>8.1f} "
+              f"{max(burst_relay):>9.1f}")
         print(f"burst drained in {max(burst_ms) / 1000:.2f} s: "
               f"{BURST / (max(burst_ms) / 1000):.0f} events/s end to end")
+        summary.record(
+            summary.at_most(f"event propagation, steady {offered:.0f} events/s: p99",
+                            _percentile(steady_ms, 0.99), "ms", 100),
+            summary.info("  of which the relay (commit -> confirmed), p99",
+                         _percentile(steady_relay, 0.99), "ms"),
+            summary.at_most(f"event propagation, burst of {BURST:,}: drained", max(burst_ms)
+                            / 1000, "s", 5),
+            summary.info("  of which the relay published it in", max(burst_relay) / 1000, "s"))
     finally:
         for engine in (registry, letters):
             if engine is not None:

@@ -85,9 +85,13 @@ def _answers(pool, service: str, method: str, *args) -> bool:
         return False
 
 
-def _row(label: str, timings: list[float], rate: float, floor: float) -> str:
+def _p99(timings: list[float]) -> float:
     ordered = sorted(timings)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def _row(label: str, timings: list[float], rate: float, floor: float) -> str:
+    p99 = _p99(timings)
     return (f"{label:<56} {len(timings):>6} {rate:>8.0f} {statistics.median(timings):>7.1f} "
             f"{p99:>7.1f} {rate / floor:>7.2f}")
 
@@ -111,8 +115,9 @@ def main() -> None:
     from services.common.service import unit_of_work
     from services.registry.app.accounts import create_account
     from services.registry.seed import seed_villages
+    from services.registry.synthetic import population
+    from tests.bench import summary
     from tests.bench.bench_rpc import ECHO_SERVICE, measure_threads
-    from tests.integration.gateway.conftest import resident_data
     from tests.support.infrastructure import Infrastructure
 
     logging.getLogger("amqp").setLevel(logging.ERROR)
@@ -152,7 +157,9 @@ def main() -> None:
                                 body={"username": "bench.officer", "password": password})
         assert status == 200, body
         token = body["access_token"]
-        person = resident_data()
+        family = next(population([CODE], 1, seed=16))
+        person = {key: value for key, value in family.members[0].items()
+                  if key not in ("family_number", "relationship")}
         status, body = _request(conn, "POST", f"/api/v1/villages/{CODE}/residents", token,
                                 person)
         assert status == 201, body
@@ -175,6 +182,13 @@ def main() -> None:
         print(_row("GET /api/v1/residents/{nik}, officer's token", read_ms, read_rate, floor))
         print(_row(f"pooled nameko RPC echo, {CLIENTS} threads (after)", echo2_ms, echo2_rate,
                    floor))
+        label = f"resident read through the gateway, {CLIENTS} clients"
+        summary.record(
+            summary.ratio_at_least(f"{label}: throughput", read_rate, "req/s", 0.80,
+                                   baseline=floor, baseline_label="pooled RPC echo"),
+            summary.at_most(f"{label}: p99", _p99(read_ms), "ms", 30,
+                            baseline=(_p99(echo_ms) + _p99(echo2_ms)) / 2,
+                            baseline_label="echo p99"))
     finally:
         if pool is not None:
             pool.close_all()

@@ -51,6 +51,7 @@ def main() -> None:
     from services.common.topology import declare_topology
     from services.letters import tokens
     from services.letters.app import readmodels
+    from tests.bench import summary
     from tests.integration.letters.conftest import actor, resident_payload, village_payload
     from tests.support.infrastructure import Infrastructure
 
@@ -122,6 +123,10 @@ def main() -> None:
             rate = count / seconds
             print(f"{label:<58} {count:>7} {seconds:>8.2f} {rate:>8.1f} "
                   f"{rate / render_rate:>9.2f}")
+        summary.record(summary.ratio_at_least(
+            f"letters end to end, {LETTERS} in flight, {PROCESSES} service processes",
+            LETTERS / concurrent_seconds, "letters/s", 0.80, baseline=render_rate,
+            baseline_label="bare PDF render"))
     finally:
         group.stop_all(names)
         infra.stop()
