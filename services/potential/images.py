@@ -23,6 +23,9 @@ from services.common.errors import UnsupportedMediaType, ValidationFailed
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
+# What the service accepts back from the bucket: an upload re-encoded without its metadata may
+# come out a little larger than it was sent (a PNG compressed harder by the phone than by us).
+MAX_STORED_BYTES = 2 * MAX_PHOTO_BYTES
 MAX_PIXELS = 40_000_000  # a 40-megapixel camera; anything larger is refused, not decoded
 THUMBNAIL_SIZE = (320, 320)
 THUMBNAIL_TYPE = "image/jpeg"
@@ -51,13 +54,13 @@ class Photo:
     thumbnail: Thumbnail | None
 
 
-def sniff_image(data: bytes) -> str:
+def sniff_image(data: bytes, max_bytes: int = MAX_PHOTO_BYTES) -> str:
     """The image type of `data`; 400 when empty or too large, 415 when it is not an image."""
     if not data:
         raise ValidationFailed("The file is empty.", fields={"file": ["Empty file."]})
-    if len(data) > MAX_PHOTO_BYTES:
-        raise ValidationFailed(f"The photo is larger than {MAX_PHOTO_BYTES} bytes.",
-                               fields={"file": [f"At most {MAX_PHOTO_BYTES} bytes."]})
+    if len(data) > max_bytes:
+        raise ValidationFailed(f"The photo is larger than {max_bytes} bytes.",
+                               fields={"file": [f"At most {max_bytes} bytes."]})
     kind = filetype.guess(data[:8192])
     if kind is None or kind.mime not in IMAGE_TYPES:
         found = kind.mime if kind else "unknown"
@@ -144,11 +147,11 @@ def _thumbnail(image: Image.Image) -> Thumbnail:
     return Thumbnail(out.getvalue(), small.width, small.height)
 
 
-def prepare(data: bytes, with_thumbnail: bool = True) -> Photo:
+def prepare(data: bytes, with_thumbnail: bool = True, max_bytes: int = MAX_PHOTO_BYTES) -> Photo:
     """The photo to store: the image without metadata (the very bytes sent when it has none),
     its size as shown, and its thumbnail (JPEG, at most 320 px a side). 400/415 as
     `sniff_image`, 415 when it does not decode."""
-    content_type = sniff_image(data)
+    content_type = sniff_image(data, max_bytes)
     with _decoded(data) as image:
         orientation = image.getexif().get(ORIENTATION, 1)
         if metadata_of(image) or orientation != 1 or image.mode == "CMYK":

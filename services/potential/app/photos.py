@@ -73,7 +73,7 @@ def record(session: Session, outbox: Outbox, store: ObjectStoreClient, owner_kin
         raise ValidationFailed("Not a photo key of this village", fields={"key": ["Unknown."]})
     data = store.get_bytes(key)
     try:
-        prepared = images.prepare(data)
+        prepared = images.prepare(data, max_bytes=images.MAX_STORED_BYTES)
     except (UnsupportedMediaType, ValidationFailed):
         store.remove(key)
         raise

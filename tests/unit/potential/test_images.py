@@ -66,3 +66,13 @@ def test_a_photo_without_metadata_is_stored_as_sent():
     assert images.prepare(plain).data == plain
     cleaned = images.prepare(phone_photo()).data
     assert images.prepare(cleaned).data == cleaned  # stripping twice changes nothing
+
+
+def test_the_size_limit_is_the_callers():
+    """The gateway holds uploads to 8 MB; the service reads back what the gateway stored,
+    which re-encoding may have made a little larger, so it allows more."""
+    photo = _image("PNG", size=(64, 64))
+    with pytest.raises(ValidationFailed):
+        images.prepare(photo, max_bytes=len(photo) - 1)
+    assert images.prepare(photo, max_bytes=len(photo)).data == photo
+    assert images.MAX_STORED_BYTES > images.MAX_PHOTO_BYTES
