@@ -58,12 +58,19 @@ def readiness_rows(year: int, district_code: str | None = None) -> list[dict]:
 
 
 def by_district(rows: list[dict]) -> list[dict]:
-    """Villages, with internet and serving, counted per district (sorted by name)."""
+    """Villages, with internet and serving, counted per district (sorted by name), with the
+    district's businesses (not closed) and tourism sites from the potential service (one call).
+    """
+    potential = {row["key"]: row for row in services().potential.regency_counts(
+        {"by": "district"})}
     districts: dict[str, dict] = {}
     for row in rows:
-        entry = districts.setdefault(row["district_code"], {
-            "code": row["district_code"], "name": row["district_name"], "villages": 0,
-            "internet": 0, "serving": 0})
+        code = row["district_code"]
+        entry = districts.setdefault(code, {
+            "code": code, "name": row["district_name"], "villages": 0,
+            "internet": 0, "serving": 0,
+            "businesses": potential.get(code, {}).get("businesses", 0),
+            "tourism_sites": potential.get(code, {}).get("tourism_sites", 0)})
         entry["villages"] += 1
         entry["internet"] += row["internet_installed"]
         entry["serving"] += row["serving"]

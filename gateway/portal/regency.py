@@ -33,12 +33,16 @@ def _year() -> int:
 def _table(template: str, rows: list[dict], year: int, **context):
     sort = request.args.get("urut", "kode")
     descending = request.args.get("arah") == "turun"
-    return web.page(template, rows=_sorted(rows, sort, descending), districts=by_district(rows),
+    districts = by_district(rows)
+    return web.page(template, rows=_sorted(rows, sort, descending), districts=districts,
                     year=year, sort=sort, descending=descending,
                     totals={"villages": len(rows),
                             "internet": sum(r["internet_installed"] for r in rows),
                             "website": sum(r["website"] for r in rows),
-                            "serving": sum(r["serving"] for r in rows)}, **context)
+                            "serving": sum(r["serving"] for r in rows),
+                            "businesses": sum(d["businesses"] for d in districts),
+                            "tourism_sites": sum(d["tourism_sites"] for d in districts)},
+                    **context)
 
 
 @blueprint.route("/kabupaten")

@@ -6,6 +6,8 @@ admin and refuse the other district's.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.integration.gateway.conftest import (
@@ -77,6 +79,7 @@ def test_the_district_page_shows_the_districts_villages_only(gw_all, accounts, r
     assert page.status_code == 200 and f'data-village="{VILLAGE_A}"' in html
     assert f'data-village="{VILLAGE_IN_B}"' not in html
     assert SECRET_NAME not in html and resident_a["nik"] not in html
+    assert re.search(r'data-total="businesses">\d+<', html)  # the potential service's count
     assert page.headers["Cache-Control"] == "private, no-store"
     assert client.get(f"/kabupaten/desa/{VILLAGE_A}").status_code == 200  # drill down
     for path in (f"/kecamatan/{DISTRICT_B}", f"/kabupaten/desa/{VILLAGE_IN_B}", "/kabupaten",
