@@ -36,7 +36,7 @@ def realisation(session: Session, village_code: str, query: dict, scope: str | N
     upto = reports.semester_end(budget.year) if semester else None
     ref = records.ref_for(village_code)
     report = reports.realisation(ref, _figures(session, list(budget.lines), upto), args["by"],
-                                 cash.year_entries(session, village_code, budget.year, upto))
+                                 cash.year_movements(session, village_code, budget.year, upto))
     return _REALISATION.dump({"village_code": village_code, "year": budget.year,
                               "period_end": upto, **report})
 
