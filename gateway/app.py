@@ -57,6 +57,9 @@ def _check_body() -> None:
     settings = current_app.extensions["desa"]["settings"]
     if request.is_json:
         request.max_content_length = min(settings.max_json_bytes, settings.max_request_bytes)
+    route_limit = security.route_body_limit(current_app.view_functions.get(request.endpoint or ""))
+    if route_limit is not None:
+        request.max_content_length = min(route_limit, request.max_content_length or route_limit)
     length = request.content_length
     if length is not None and length > request.max_content_length:
         _drain(length)

@@ -8,22 +8,31 @@ from gateway.auth import issue_token, public
 from gateway.http import app_settings, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, TokenSchema
+from gateway.security import body_limit, rate_limit
 from services.registry.schemas.accounts import Login
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
                 description="Log in and receive a short-lived bearer token.")
 
 
+# Credentials are a few dozen bytes; each attempt costs an argon2 check.
+LOGIN_MAX_BYTES = 4 * 1024
+
+
 @blp.route("/login", methods=["POST"])
 @public
+@rate_limit("login_rate_limit")
+@body_limit(LOGIN_MAX_BYTES)
 @blp.arguments(Login, error_status_code=400)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Wrong username, password, NIK or PIN.")
+@blp.alt_response(413, schema=ErrorSchema, description="A body over 4 KiB.")
 @blp.alt_response(429, schema=ErrorSchema,
                   description="Locked after repeated failures of this username or NIK, or from "
                               "this address (DESA_LOGIN_FAILURES_PER_KEY, "
                               "DESA_LOGIN_FAILURES_PER_ADDRESS); `fields.locked_until` says "
-                              "until when.")
+                              "until when. Or too many attempts from this address "
+                              "(DESA_LOGIN_RATE_LIMIT), with Retry-After.")
 def login(credentials: dict):
     """Failures are counted per username or NIK (known or not) and per source address."""
     registry = services().registry

@@ -17,6 +17,7 @@ from gateway.auth import current_actor, public, requires, scope_for
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
+from gateway.security import body_limit
 from services.common import roles
 from services.common.errors import ValidationFailed
 from services.common.sniffing import sniff_document
@@ -279,8 +280,13 @@ def verify_token(token: str):
     return respond(services().letters.verify_token(token))
 
 
+# An issued letter is a page or two of PDF: anonymous uploads stay far below the 10 MiB.
+VERIFY_MAX_BYTES = 4 * 1024 * 1024
+
+
 @blp.route("/verify", methods=["POST"])
 @public
+@body_limit(VERIFY_MAX_BYTES)
 @blp.response(200, VerificationSchema)
 def verify_pdf():
     """Upload a PDF (multipart field `file`): is this exact file a letter the village issued?"""

@@ -65,6 +65,8 @@ class Settings:
         origin.strip() for origin in _env("DESA_CORS_ORIGINS", "").split(",") if origin.strip()))
     public_rate_limit: str = field(default_factory=lambda: _env(
         "DESA_PUBLIC_RATE_LIMIT", "120/minute"))
+    login_rate_limit: str = field(default_factory=lambda: _env(
+        "DESA_LOGIN_RATE_LIMIT", "30/minute"))
     rate_limit_storage: str = field(default_factory=lambda: _env(
         "DESA_RATE_LIMIT_STORAGE", "memory://"))
     # Public keys of earlier signing keys, comma-separated: their QR codes stay valid.

@@ -63,6 +63,7 @@ class Infrastructure:
             # throttle the suite. tests/integration/gateway/test_http_security.py runs with a
             # low limit of its own.
             "DESA_PUBLIC_RATE_LIMIT": "100000/minute",
+            "DESA_LOGIN_RATE_LIMIT": "100000/minute",
             # The suite logs in thousands of times from 127.0.0.1 with shared accounts, and
             # some tests fail logins on purpose: lock-out tests use the `production_lockout`
             # fixture (tests/conftest.py), which restores the real limits.
