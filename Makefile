@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 AXE_VERSION := 4.14.1
 AXE := $(VENV)/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: install browser run run-cluster stop stop-cluster status test test-faults bench lint clean
+.PHONY: install browser run run-cluster stop stop-cluster status test test-faults test-load bench lint clean
 
 install: $(STAMP) browser
 
@@ -47,7 +47,7 @@ status: install
 # as the in-process service containers of the integration tests, so the two never share a run.
 # The browser tests are a third session, without eventlet (tests/browser/conftest.py says why).
 test: install
-	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e --ignore=tests/browser --ignore=tests/faults
+	$(VENV)/bin/pytest -q --ignore=tests/bench --ignore=tests/e2e --ignore=tests/browser --ignore=tests/faults --ignore=tests/load
 	$(VENV)/bin/pytest -q tests/e2e
 	DESA_TESTS_WITHOUT_EVENTLET=1 $(VENV)/bin/pytest -q tests/browser
 
@@ -55,6 +55,11 @@ test: install
 # are killed mid-flow. Not part of `make test`; .ci/run runs both.
 test-faults: install
 	$(VENV)/bin/pytest -q tests/faults
+
+# The load run (tests/load, a few minutes: DESA_LOAD_SECONDS, default 120): mixed traffic against
+# the whole platform, figures printed (docs/reliability.md). Not part of `make test`; .ci/run runs it.
+test-load: install
+	$(VENV)/bin/pytest -q -s tests/load
 
 bench: install
 	$(PY) -m tests.bench.run_all
