@@ -35,10 +35,19 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, token: st
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                 headers=headers)
-    response = conn.getresponse()
-    return response.status, json.loads(response.read() or b"{}")
+    for attempt in (1, 2):
+        try:
+            conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                         headers=headers)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"{}")
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # gunicorn closed a keep-alive connection that sat idle (its keepalive timeout):
+            # open it again, once.
+            conn.close()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def read_concurrently(host: str, port: int, path: str, token: str, clients: int,
