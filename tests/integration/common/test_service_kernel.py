@@ -314,10 +314,16 @@ def test_a_call_whose_database_connection_is_killed_answers_unavailable_and_the_
     database = make_engine(get_settings().database_url(name)).url.database
     with ClusterRpcProxy(nameko_config, timeout=30) as proxy:
         reply = proxy[name].nap.call_async(20)
+
+        def sleeping() -> int | None:
+            # A connection of its own each time: a transaction sees pg_stat_activity as it was
+            # when it first looked.
+            with engine.connect() as conn:
+                return conn.scalar(sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = :db"
+                    " AND query LIKE 'SELECT pg_sleep%'"), {"db": database})
+        pid = wait_for(sleeping)
         with engine.connect() as conn:
-            pid = wait_for(lambda: conn.scalar(sa.text(
-                "SELECT pid FROM pg_stat_activity WHERE datname = :db"
-                " AND query LIKE 'SELECT pg_sleep%'"), {"db": database}))
             assert conn.scalar(sa.select(sa.func.pg_terminate_backend(pid)))
         started = time.monotonic()
         with pytest.raises(DatabaseUnavailable):
