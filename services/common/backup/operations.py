@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from services.common import migrations
 from services.common.backup import journal, snapshot
 from services.common.backup.restore import ABORTED, Report, RestoreFailed, prepare_service
-from services.common.backup.store import BackupStore
+from services.common.backup.store import REGENCY, BackupStore
 from services.common.config import get_settings
-from services.common.db import make_engine, session_scope
+from services.common.db import make_engine
 from services.common.objectstore import documents_store
 from services.common.outbox import Outbox
 from services.common.tables import backup_changes as _CHANGES
@@ -42,16 +43,29 @@ def take_snapshots(services: list[str], scopes: list[str] | None,
     return counts
 
 
-def republish(service: str, engine: sa.Engine, village_code: str | None) -> bool:
-    """Have `service` announce its state again if it knows how (`services.<name>.republish`),
-    so the read models other services keep from its events are rebuilt."""
+def _republisher(service: str):
     try:
-        module = importlib.import_module(f"services.{service}.republish")
+        return importlib.import_module(f"services.{service}.republish")
     except ModuleNotFoundError:
-        return False
-    with session_scope(engine) as session:
-        module.republish(session, Outbox(service), village_code)
-    return True
+        return None
+
+
+def _republish_in(service: str, scopes: list[str] | None):
+    """Have `service` announce the restored villages' state again if it knows how
+    (`services.<name>.republish`), so the read models other services keep from its events are
+    rebuilt: run inside the restore's own transaction, so the events commit with it."""
+    module = _republisher(service)
+    if module is None:
+        return None
+
+    def run(conn: sa.Connection) -> None:
+        villages = [None] if scopes is None else [s for s in scopes if s != REGENCY]
+        with Session(bind=conn) as session:
+            for village in villages:
+                module.republish(session, Outbox(service), village)
+            session.flush()
+
+    return run
 
 
 class PartlyRestored(Exception):
@@ -100,10 +114,6 @@ def restore(services: list[str], scopes: list[str] | None, at: datetime | None =
 
         def settle(service: str, report: Report) -> None:
             engine = engines[service]
-            villages = [None] if scopes is None else [s for s in report.scopes
-                                                      if s != "regency"]
-            for village in villages:
-                republish(service, engine, village)
             # A new baseline: later changes are journaled after it, so a later restore never
             # replays history this restore rolled back (--at) or moved to another cluster.
             if scopes is None:
@@ -129,7 +139,7 @@ def _prepare_all(services, engines, store, documents, scopes, at, progress) -> d
     def prepare(service: str):
         try:
             return prepare_service(service, engines[service], store, documents, scopes, at,
-                                   progress, abort)
+                                   progress, abort, _republish_in(service, scopes))
         except BaseException:
             abort.set()
             raise

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from services.common.backup import journal
 from services.common.backup.capture import Schema, copy_expert, q
@@ -168,24 +168,25 @@ class Prepared:
     """A service's restore done in an open transaction: `commit` makes it so, `rollback` leaves
     the service as it was (documents already put back are the verified bytes their rows name)."""
 
-    def __init__(self, report: Report, raw, started: float):
+    def __init__(self, report: Report, conn: Connection, transaction, started: float):
         self.report = report
-        self._raw = raw
+        self._conn = conn
+        self._transaction = transaction
         self._started = started
 
     def commit(self) -> Report:
         try:
-            self._raw.commit()
+            self._transaction.commit()
         finally:
-            self._raw.close()
+            self._conn.close()
         self.report.seconds = time.monotonic() - self._started
         return self.report
 
     def rollback(self) -> None:
         try:
-            self._raw.rollback()
+            self._transaction.rollback()
         finally:
-            self._raw.close()
+            self._conn.close()
 
 
 def restore_service(service: str, engine: Engine, store: BackupStore,
@@ -200,9 +201,12 @@ def prepare_service(service: str, engine: Engine, store: BackupStore,
                     documents: ObjectStoreClient, scopes: list[str] | None,
                     at: datetime | None = None,
                     progress: Callable[[str, int], None] | None = None,
-                    abort: threading.Event | None = None) -> Prepared:
+                    abort: threading.Event | None = None,
+                    before_commit: Callable[[Connection], None] | None = None) -> Prepared:
     """Everything of `restore_service` but the commit. `abort` set (another service of the same
-    restore failed): stop at the next step with RestoreFailed, nothing changed."""
+    restore failed): stop at the next step with RestoreFailed, nothing changed. `before_commit`
+    runs last in the same transaction, with capture on again (the republish: its events commit
+    with the restore, while other services still put their documents back)."""
     started = time.monotonic()
 
     def check_abort() -> None:
@@ -229,9 +233,10 @@ def prepare_service(service: str, engine: Engine, store: BackupStore,
                                   for item in listing[scope].segments.values()) + \
             sum(len(p.data) for p in plans)
         schema = Schema.load(engine)
-        raw = engine.raw_connection()
+        conn = engine.connect()
+        transaction = conn.begin()
         try:
-            cursor = raw.cursor()
+            cursor = conn.connection.cursor()
             cursor.execute("SELECT version_num FROM alembic_version LIMIT 1")
             head = cursor.fetchone()[0]
             for plan in plans:
@@ -287,14 +292,18 @@ def prepare_service(service: str, engine: Engine, store: BackupStore,
                 if plans or replace_all:
                     cursor.execute(f"SELECT count(*) FROM {q(info.name)} t{where}")
                     report.rows[info.name] = cursor.fetchone()[0]
+            if before_commit is not None:
+                check_abort()
+                cursor.execute("SET LOCAL desa.backup_restore = 'off'")
+                before_commit(conn)
         except BaseException:
             try:
-                raw.rollback()
+                transaction.rollback()
             finally:
-                raw.close()
+                conn.close()
             raise
     report.seconds = time.monotonic() - started
-    return Prepared(report, raw, started)
+    return Prepared(report, conn, transaction, started)
 
 
 def _advance_sequence(cursor, table: str, column: str, recorded: dict) -> None:
