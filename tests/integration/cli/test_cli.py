@@ -228,6 +228,27 @@ def test_seed_villages_twice_gives_326_villages_and_no_duplicate_events(registry
     assert scalar("registry", "SELECT count(*) FROM outbox") == events
 
 
+def test_seed_synthetic_fills_empty_villages_without_events_or_capture_and_never_twice(
+        registry):
+    villages = ["36.04.35.2009", "36.04.35.2010"]
+    desa("seed", "villages")
+    events = scalar("registry", "SELECT count(*) FROM outbox")
+    captured = "SELECT count(*) FROM backup_changes WHERE village IN (:a, :b)"
+    captured_before = scalar("registry", captured, a=villages[0], b=villages[1])
+    out = desa("seed", "synthetic", "--village", villages[0], "--village", villages[1],
+               "--residents", "40", "--seed", "5")
+    assert "loaded 80 residents" in out
+    counted = "SELECT count(*) FROM {} WHERE village_code IN (:a, :b)"
+    assert scalar("registry", counted.format("residents"), a=villages[0], b=villages[1]) == 80
+    assert scalar("registry", counted.format("families"), a=villages[0], b=villages[1]) > 10
+    assert scalar("registry", "SELECT count(*) FROM outbox") == events
+    assert scalar("registry", captured, a=villages[0], b=villages[1]) == captured_before
+    again = CliRunner().invoke(cli, ["seed", "synthetic", "--village", villages[1],
+                                     "--residents", "5"])
+    assert again.exit_code != 0 and "already have residents" in again.output
+    assert scalar("registry", counted.format("residents"), a=villages[0], b=villages[1]) == 80
+
+
 def test_seed_demo_twice_keeps_its_credentials_and_data(registry, tmp_path):
     desa("seed", "villages")
     credentials_file = tmp_path / "var" / "demo-credentials.json"
