@@ -128,13 +128,20 @@ def to_entry(row: CashEntry) -> Entry:
                  reverses_id=str(row.reverses_id) if row.reverses_id else None)
 
 
+# What an Entry holds, read as plain rows: a year of entries built as ORM objects first cost
+# more than reading them (docs/performance.md, finance).
+_ENTRY_COLUMNS = (CashEntry.id, CashEntry.number, CashEntry.entry_date, CashEntry.kind,
+                  CashEntry.amount, CashEntry.account_code, CashEntry.description,
+                  CashEntry.method, CashEntry.line_id, CashEntry.tax_code, CashEntry.reverses_id)
+
+
 def year_entries(session: Session, village_code: str, year: int,
                  upto: date | None = None) -> list[Entry]:
-    query = sa.select(CashEntry).where(CashEntry.village_code == village_code,
-                                       CashEntry.year == year)
+    query = sa.select(*_ENTRY_COLUMNS).where(CashEntry.village_code == village_code,
+                                             CashEntry.year == year)
     if upto is not None:
         query = query.where(CashEntry.entry_date <= upto)
-    return [to_entry(row) for row in session.scalars(query.order_by(CashEntry.number))]
+    return [to_entry(row) for row in session.execute(query.order_by(CashEntry.number))]
 
 
 def year_movements(session: Session, village_code: str, year: int,
