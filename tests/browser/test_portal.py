@@ -89,7 +89,16 @@ def village(platform) -> dict:
     assert response.status_code == 201, response.text
     response = requests.post(platform.api(f"/residents/{NIK}/pin"), headers=officer, timeout=30)
     assert response.status_code == 201, response.text
-    return {"pin": response.json()["pin"]}
+    pin = response.json()["pin"]
+    response = requests.patch(platform.api(f"/villages/{VILLAGE}/profile"), headers=officer,
+                              timeout=30, json={
+                                  "vision": "Pegadingan maju, mandiri dan melayani secara digital",
+                                  "officials": [{"name": "H. Ahmad Suryadi",
+                                                 "position": "Kepala Desa"},
+                                                {"name": "Dewi Lestari",
+                                                 "position": "Sekretaris Desa"}]})
+    assert response.status_code == 200, response.text
+    return {"pin": pin}
 
 
 def _log_in_staff(context, platform, role: str, village_code: str | None = VILLAGE):
@@ -359,6 +368,9 @@ def test_main_pages_fit_a_phone_stay_small_and_pass_axe(platform, browser, villa
     page.screenshot(path=str(shots / "desa-beranda.png"), full_page=True)
     assert page.locator("meta[name=description]").get_attribute("content")
     assert page.locator("meta[property='og:title']").get_attribute("content")
+    # The Profil Desa from the potential service: vision and the officials.
+    assert page.get_by_text("Pegadingan maju, mandiri").is_visible()
+    assert "Sekretaris Desa" in page.locator("#aparat-desa").inner_text()
 
     page.goto(f"{platform.url}/masuk")
     page.get_by_label("NIK (16 angka)").fill(NIK)
