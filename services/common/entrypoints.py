@@ -18,6 +18,8 @@ Two things nameko's own entrypoints do not do:
   `pg_terminate_backend`, a server restart, a network cut) answers `DatabaseUnavailable`, which
   the gateway turns into 503 with Retry-After, instead of an undeclared error (a 500); the pool
   replaces the dead connection, so the next call works (decision 0071).
+- **A reply the broker cannot take** (it went away mid-call) is logged, not raised: nameko would
+  otherwise kill the service container, leaving a process that serves nothing until restarted.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from amqp.exceptions import AMQPError
+from kombu.exceptions import OperationalError
 from nameko import events
 from nameko import rpc as nameko_rpc
 from nameko.extensions import DependencyProvider
@@ -35,6 +39,9 @@ from services.common.errors import DatabaseUnavailable, DeadlineExceeded
 from services.common.topology import Subscription, queue_type, rpc_queue
 
 log = logging.getLogger(__name__)
+
+# The broker connection is gone (or refused): what kombu and amqp raise then.
+BROKER_CONNECTION_ERRORS = (OSError, AMQPError, OperationalError)
 
 DEADLINE_KEY = "deadline"
 IDEMPOTENCY_KEY = "idempotency_key"
@@ -109,7 +116,16 @@ class Rpc(nameko_rpc.Rpc):
                 raise DatabaseUnavailable("The database connection was lost; try again.") from None
             except DatabaseUnavailable:
                 exc_info = sys.exc_info()
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_CONNECTION_ERRORS as exc:
+            # The broker went away while the reply was being sent. Raised here, it would kill
+            # the whole service container (the process lives on, serving nothing). The request
+            # was not acknowledged, so it goes back to its queue with the dead channel and runs
+            # again (its idempotency key returns the first result) unless its deadline passed.
+            log.warning("rpc reply not sent: the broker connection was lost", extra={
+                "method": self.method_name, "error": repr(exc)})
+            return result, exc_info
 
 
 def database_outage(exc: BaseException) -> bool:
