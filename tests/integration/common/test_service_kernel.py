@@ -14,8 +14,11 @@ import time
 import uuid
 
 import kombu
+import kombu.exceptions
 import pytest
 import sqlalchemy as sa
+from nameko import rpc as nameko_rpc
+from nameko.exceptions import RpcTimeout
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 
@@ -331,3 +334,30 @@ def test_a_call_whose_database_connection_is_killed_answers_unavailable_and_the_
         assert time.monotonic() - started < 10
         assert proxy[name].nap(0) == "rested"
         assert proxy[name].ping() == {"service": name, "database": "ok"}
+
+
+def test_a_reply_the_broker_cannot_take_leaves_the_service_serving(
+        scratch, container_factory, nameko_config, monkeypatch):
+    """The broker goes away while a service sends a reply: nameko's responder raises, which
+    killed the whole container (the process lived on, serving nothing). The service logs it and
+    keeps serving (the request, not acknowledged, returns to its queue with the dead channel)."""
+    name, service_cls, engine = scratch
+    container = container_factory(service_cls, nameko_config)
+    container.start()
+    real_send = nameko_rpc.Responder.send_response
+    failures = []
+
+    def send_once_lost(self, result, exc_info):
+        if not failures:
+            failures.append(True)
+            raise kombu.exceptions.OperationalError("[Errno 111] ECONNREFUSED")
+        return real_send(self, result, exc_info)
+
+    monkeypatch.setattr(nameko_rpc.Responder, "send_response", send_once_lost)
+    with ClusterRpcProxy(nameko_config, timeout=5) as proxy, pytest.raises(RpcTimeout):
+        proxy[name].nap(0)  # its reply is lost (here the connection lives on, so no redelivery)
+    with ClusterRpcProxy(nameko_config, timeout=30) as proxy:
+        assert proxy[name].nap(0) == "rested"  # the container still serves
+        assert proxy[name].ping() == {"service": name, "database": "ok"}
+    assert failures == [True]
+    assert not container._died.ready()
