@@ -55,7 +55,8 @@ def caller(request, platform) -> tuple[str, dict[str, str]]:
     if role == roles.RESIDENT:
         return role, resident_headers(platform)
     village = VILLAGE if role in roles.VILLAGE_BOUND else None
-    return role, platform.auth(platform.staff_token(role, village))
+    district = VILLAGE.rsplit(".", 1)[0] if role in roles.DISTRICT_BOUND else None
+    return role, platform.auth(platform.staff_token(role, village, district))
 
 
 @schema.parametrize()

@@ -115,9 +115,11 @@ class Platform:
     def auth(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
 
-    def staff_token(self, role: str, village_code: str | None = None) -> str:
-        """A logged-in account of `role` (created once per village and role, then reused)."""
-        return self.login(*self.staff_credentials(role, village_code))
+    def staff_token(self, role: str, village_code: str | None = None,
+                    district_code: str | None = None) -> str:
+        """A logged-in account of `role` (created once per village or district and role, then
+        reused)."""
+        return self.login(*self.staff_credentials(role, village_code, district_code))
 
     def staff_credentials(self, role: str, village_code: str | None = None,
                           district_code: str | None = None) -> tuple[str, str]:
