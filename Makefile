@@ -57,8 +57,7 @@ test-faults: install
 	$(VENV)/bin/pytest -q tests/faults
 
 # The load run (tests/load, a few minutes: DESA_LOAD_SECONDS, default 120): mixed traffic against
-# the whole platform, figures printed (docs/reliability.md). Not part of `make test`, nor of .ci/run
-# until logins under load stop answering 503 (docs/reliability.md, Load).
+# the whole platform, figures printed (docs/reliability.md). Not part of `make test`; .ci/run runs it.
 test-load: install
 	$(VENV)/bin/pytest -q -s tests/load
 
