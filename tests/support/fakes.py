@@ -28,9 +28,15 @@ def fake_nik(birth: date, sex: str, district: str = "360405") -> str:
     return _with_serial(f"{district}{day:02d}{birth:%m%y}")
 
 
+_FIRST_BIRTH, _LAST_BIRTH = date(1951, 1, 1), date(2005, 12, 31)
+
+
 def fake_birth_date() -> date:
-    """A different adult's birth date on each call (1951 onwards, a few days apart)."""
-    return date(1951, 1, 1) + timedelta(days=next(_births) * 5)
+    """A different adult's birth date on each call (1951 to 2005, a few days apart). The dates
+    wrap around after about 4,000 calls, so a long run never gets a child or a future date; the
+    NIK serial (per date) keeps the numbers apart."""
+    span = (_LAST_BIRTH - _FIRST_BIRTH).days + 1
+    return _FIRST_BIRTH + timedelta(days=(next(_births) * 5) % span)
 
 
 def fake_family_number(district: str = "360405") -> str:
