@@ -12,6 +12,7 @@ from flask import Response, redirect, request, url_for
 
 from gateway.auth import scope_for
 from gateway.portal import blueprint, web
+from gateway.portal.potential_forms import flat_errors
 from gateway.portal.resident import SHDK
 from gateway.rpc import services
 from services.common import roles
@@ -39,12 +40,11 @@ def _refusal(error: DesaError) -> tuple[dict, str]:
     """A service's refusal as field errors and one message for the form."""
     if error.http_status >= 500 or error.http_status in (401, 403, 404):
         raise error
-    fields = dict(error.fields)
-    for name, value in list(fields.items()):
-        if isinstance(value, dict):  # nested (address.rt) to flat names the form uses
-            fields.pop(name)
-            fields.update({f"{name}.{key}": item for key, item in value.items()})
-    return fields, ("Periksa kembali isian yang ditandai." if fields else error.message)
+    fields = flat_errors(error.fields)  # nested (address.rt) to flat names the form uses
+    general = fields.pop("_schema", None)
+    if fields:
+        return fields, "Periksa kembali isian yang ditandai."
+    return fields, " ".join(general) if general else error.message
 
 
 @blueprint.route("/kantor")
