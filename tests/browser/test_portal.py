@@ -334,6 +334,74 @@ def test_an_officer_posts_news_that_the_village_website_shows(platform, browser,
     anyone.context.close()
 
 
+def _no_sideways_scroll_nor_serious_axe(page, axe: str) -> list[str]:
+    """What is wrong with the page at a phone's width: sideways scroll, serious axe findings."""
+    failures = []
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if width[0] > width[1]:
+        failures.append(f"{page.url}: scrolls sideways ({width[0]} > {width[1]} px)")
+    page.add_script_tag(content=axe)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
+               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    if serious:
+        failures.append(f"{page.url}: {serious}")
+    return failures
+
+
+def test_an_officer_adds_a_business_with_a_photo_from_a_phone(platform, browser, village,
+                                                              shots):
+    """The office's potential form on a 360-px phone: a refusal keeps the input with the
+    error at its field, the saved business with its photo is in the village's catalogue."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make install` fetches axe-core from npm")
+    context = browser.new_context(**PHONE, bypass_csp=True)  # axe is a script
+    officer = _log_in_staff(context, platform, "officer")
+    officer.set_default_timeout(WAIT_MS)
+    officer.get_by_role("link", name="Potensi", exact=True).click()
+    officer.get_by_role("link", name="Tambah usaha").click()
+    failures = _no_sideways_scroll_nor_serious_axe(officer, AXE.read_text())
+    officer.get_by_label("Nama usaha").fill("Kerupuk Kulit Bu Rina")
+    officer.get_by_label("NIK pemilik").fill("12345")
+    officer.get_by_label("Sektor").select_option("kuliner")
+    officer.get_by_label("Nama produk 1").fill("Kerupuk kulit 250 g")
+    officer.get_by_label("Harga (Rp) 1").fill("15.000")
+    officer.get_by_label("Halal").check()
+    officer.get_by_role("button", name="Simpan").click()
+    assert officer.get_by_label("NIK pemilik").get_attribute("aria-invalid") == "true"
+    assert officer.locator("#e-owner_nik").is_visible()
+    assert officer.get_by_label("Nama produk 1").input_value() == "Kerupuk kulit 250 g"
+    assert officer.get_by_label("Halal").is_checked()
+    failures += _no_sideways_scroll_nor_serious_axe(officer, AXE.read_text())
+
+    officer.get_by_label("NIK pemilik").fill(NIK)
+    officer.get_by_label("Tambah foto (boleh kosong)").set_input_files(_jpeg())
+    officer.screenshot(path=str(shots / "kantor-potensi-usaha.png"), full_page=True)
+    deadline = time.monotonic() + 60
+    while True:  # potential learns of the owner from registry's event
+        officer.get_by_role("button", name="Simpan").click()
+        if officer.get_by_role("status").count() or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+        officer.get_by_label("Tambah foto (boleh kosong)").set_input_files(_jpeg())
+    assert officer.get_by_role("status").is_visible(), officer.content()
+    assert officer.locator("[data-photo] img").count() == 1
+    assert not failures, "\n".join(failures)
+    context.close()
+
+    anyone = browser.new_context(**PHONE).new_page()
+    anyone.goto(f"{platform.url}/desa/{VILLAGE}/potensi")
+    card = anyone.locator("[data-business]", has_text="Kerupuk Kulit Bu Rina")
+    assert card.count() == 1 and "Kerupuk kulit 250 g" in card.inner_text()
+    image = card.locator("img").first
+    assert image.get_attribute("loading") == "lazy"
+    image.scroll_into_view_if_needed()
+    anyone.wait_for_function("[...document.querySelectorAll('[data-business] img')]"
+                             ".every(img => img.complete && img.naturalWidth > 0)")
+    assert NIK not in anyone.content()
+    anyone.context.close()
+
+
 def test_the_camat_reads_the_districts_readiness(platform, browser, village, shots):
     page = _log_in_staff(browser.new_context(**PHONE), platform, "district_admin", None)
     assert page.url.endswith(f"/kecamatan/{DISTRICT}")
@@ -383,7 +451,8 @@ def test_main_pages_fit_a_phone_stay_small_and_pass_axe(platform, browser, villa
     office = _log_in_staff(browser.new_context(**PHONE, bypass_csp=True), platform, "officer")
     office_pages = ["/kantor", "/kantor/surat", "/kantor/penduduk", "/kantor/kk",
                     "/kantor/impor", "/kantor/berita", "/kantor/keuangan",
-                    "/kantor/keuangan/bku"]
+                    "/kantor/keuangan/bku", "/kantor/potensi", "/kantor/potensi/usaha",
+                    "/kantor/potensi/lembaga/baru", "/kantor/potensi/profil"]
     camat = _log_in_staff(browser.new_context(**PHONE, bypass_csp=True), platform,
                           "district_admin", None)
     failures = []
