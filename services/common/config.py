@@ -75,6 +75,10 @@ class Settings:
         "DESA_RELAY_POLL_SECONDS", "0.2")))
     log_level: str = field(default_factory=lambda: _env("DESA_LOG_LEVEL", "INFO"))
     max_workers: int = field(default_factory=lambda: int(_env("DESA_MAX_WORKERS", "10")))
+    # Event consumers (decision 0097): unacknowledged messages per queue and process, and the
+    # most messages one transaction applies.
+    event_prefetch: int = field(default_factory=lambda: int(_env("DESA_EVENT_PREFETCH", "200")))
+    event_batch: int = field(default_factory=lambda: int(_env("DESA_EVENT_BATCH", "200")))
     # The off-site backup store: its own S3 endpoint and bucket (services/common/backup).
     backup_s3_endpoint: str = field(default_factory=lambda: _env(
         "DESA_BACKUP_S3_ENDPOINT", "127.0.0.1:8334"))
@@ -119,6 +123,8 @@ class Settings:
             "serializer": "json",
             "DESA_SERVICE_SETTINGS": True,
             "DESA_QUEUE_TYPE": self.queue_type,
+            "DESA_EVENT_PREFETCH": self.event_prefetch,
+            "DESA_EVENT_BATCH": self.event_batch,
         }
 
 

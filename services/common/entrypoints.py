@@ -26,14 +26,18 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
+from functools import partial
 
 import sqlalchemy as sa
 from amqp.exceptions import AMQPError
 from kombu.exceptions import OperationalError
 from nameko import events
 from nameko import rpc as nameko_rpc
+from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 
 from services.common.errors import DatabaseUnavailable, DeadlineExceeded
 from services.common.topology import Subscription, queue_type, rpc_queue
@@ -44,6 +48,11 @@ log = logging.getLogger(__name__)
 BROKER_CONNECTION_ERRORS = (OSError, AMQPError, OperationalError)
 
 DEADLINE_KEY = "deadline"
+# An event queue's unacknowledged messages per process, and the most one batch applies.
+EVENT_PREFETCH_KEY = "DESA_EVENT_PREFETCH"
+EVENT_PREFETCH = 200
+EVENT_BATCH_KEY = "DESA_EVENT_BATCH"
+EVENT_BATCH = 200
 IDEMPOTENCY_KEY = "idempotency_key"
 
 
@@ -136,13 +145,73 @@ def database_outage(exc: BaseException) -> bool:
         isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated)
 
 
+class EventBatch(list):
+    """The envelopes of consecutive messages of one queue, in delivery order, handed to one
+    worker (services/common/inbox.py applies them in one transaction)."""
+
+
+class EventQueueConsumer(QueueConsumer):
+    """nameko's queue consumer for event queues only, on a connection of its own, with a
+    prefetch of its own (`DESA_EVENT_PREFETCH`) instead of `max_workers`: a batching handler
+    keeps one worker busy per queue, so the window of unacknowledged messages is what sets the
+    size of its batches, not the number of workers (decision 0097)."""
+
+    @property
+    def prefetch_count(self) -> int:
+        return int(self.container.config.get(EVENT_PREFETCH_KEY, EVENT_PREFETCH))
+
+
 class EventHandler(events.EventHandler):
+    """nameko's event handler on the topology's queue, handing its messages to the service in
+    batches: while one worker applies a batch, the messages that arrive meanwhile wait in
+    order, and the next worker takes all of them (up to `DESA_EVENT_BATCH`). Each message is
+    acknowledged once its batch's worker has returned. One batch per queue at a time keeps a
+    process applying a queue's events in the order they were delivered."""
+
+    queue_consumer = EventQueueConsumer()
+
     def setup(self):
         super().setup()
         # Read when the consumer starts, after setup: replace nameko's queue by the topology's.
         subscription = Subscription(self.source_service, self.event_type,
                                     self.container.service_name, self.method_name)
         self.queue = subscription.queue(_kind(self.container.config))
+        self.batch_size = int(self.container.config.get(EVENT_BATCH_KEY, EVENT_BATCH))
+        self.waiting: deque = deque()
+        self.busy = False
+
+    def handle_message(self, body, message):
+        self.waiting.append((body, message))
+        if not self.busy:
+            self._next_batch()
+
+    def _next_batch(self) -> None:
+        if self.busy or not self.waiting:
+            return
+        taken = [self.waiting.popleft()
+                 for _ in range(min(self.batch_size, len(self.waiting)))]
+        messages = [message for _, message in taken]
+        self.busy = True
+        try:
+            self.container.spawn_worker(
+                self, (EventBatch(body for body, _ in taken),), {},
+                context_data=self.unpack_message_headers(messages[0]),
+                handle_result=partial(self._batch_done, messages))
+        except ContainerBeingKilled:
+            self.busy = False
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def _batch_done(self, messages, worker_ctx, result=None, exc_info=None):
+        for message in messages:
+            self.handle_message_processed(message, result, exc_info)
+        self.busy = False
+        if self.waiting:
+            # Not from this worker's thread: spawning may wait for a free worker, and this
+            # worker holds its own until it returns.
+            self.container.spawn_managed_thread(self._next_batch,
+                                                identifier=f"{self.method_name}.next_batch")
+        return result, exc_info
 
 
 rpc = Rpc.decorator

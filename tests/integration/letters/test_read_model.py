@@ -16,6 +16,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from deploy.local.processes import desa_command, service_command
 from services.common import tables
 from services.common.config import get_settings
+from services.common.entrypoints import EventBatch
 from services.common.errors import Unprocessable
 from services.letters import models
 from services.letters.service import LettersService
@@ -88,6 +89,42 @@ def test_a_temporary_number_replaced_by_the_nik_is_the_same_person(world):
     assert _resident(world, temporary) is None
     assert _resident(world, nik).name == "Bayi Contoh"
     assert world.count(tables.dead_letters) == 0
+
+def _envelope(event_type: str, payload: dict) -> dict:
+    return {"event_id": str(uuid.uuid4()), "type": event_type, "source": "registry",
+            "village_code": payload["village_code"], "aggregate_id": payload["nik"],
+            "occurred_at": payload["updated_at"], "schema_version": 1, "payload": payload}
+
+
+def test_a_batch_keeps_the_newest_state_and_its_handlers_see_its_earlier_events(world):
+    """One transaction for a batch of resident.updated events (decision 0097): two states of
+    one resident out of order in one batch keep the newer one, and a temporary number replaced
+    by the NIK later in the same batch finds the row its earlier event wrote."""
+    handlers = Handlers(world.session)
+    code = world.village()["code"]
+    now = datetime.now(UTC)
+    kept = resident_payload(code, name="Dewi Lestari")
+    temporary = f"TMP-{code.replace('.', '')}-{uuid.uuid4().int % 10**6:06d}"
+    baby = resident_payload(code, name="Bayi Contoh", nik=temporary, has_nik=False)
+    LettersService.on_resident_registered(handlers, _envelope("resident.registered", baby))
+    nik = fake_nik("L")[0]
+    LettersService.on_resident_updated(handlers, EventBatch([
+        _envelope("resident.updated", {**kept, "name": "Dewi Lestari Putri",
+                                       "updated_at": (now + timedelta(seconds=2)).isoformat()}),
+        _envelope("resident.updated", {**kept, "updated_at": (now + timedelta(seconds=1))
+                                       .isoformat()}),
+        _envelope("resident.updated", {**baby, "name": "Bayi Ahmad",
+                                       "updated_at": (now + timedelta(seconds=1)).isoformat()}),
+        _envelope("resident.updated", {**baby, "name": "Ahmad Fauzi", "nik": nik,
+                                       "has_nik": True, "previous_nik": temporary,
+                                       "updated_at": (now + timedelta(seconds=2)).isoformat()}),
+    ]))
+    assert _resident(world, kept["nik"]).name == "Dewi Lestari Putri"
+    assert _resident(world, temporary) is None
+    assert _resident(world, nik).name == "Ahmad Fauzi"
+    assert world.count(tables.dead_letters) == 0
+    assert world.count(tables.inbox) >= 5
+
 
 def test_events_over_rabbitmq_feed_the_read_model(world, rpc, registry_events):
     code = fake_village_code()
