@@ -55,7 +55,9 @@ def office_home():
     counts = {}
     if who.role in roles.LETTER_CLERKS:
         letters = services().letters
-        counts = {status: letters.list_village_letters(code, status, 1, 1, scope)["total"]
+        # only the totals are shown, no letter: not a read of anyone's data (actor None)
+        counts = {status: letters.list_village_letters(code, status, 1, 1, scope,
+                                                       actor=None)["total"]
                   for status in ("submitted", "checked")}
     return web.page("office/home.html", village=village, counts=counts)
 
@@ -65,11 +67,12 @@ def office_home():
 @blueprint.route("/kantor/surat")
 @web.login_required(*roles.LETTER_CLERKS)
 def office_letters():
-    _, code, scope, _ = _office()
+    _, code, scope, acting = _office()
     status = request.args.get("status", "submitted")
     status = status if status in QUEUE else "submitted"
     page = max(request.args.get("hal", 1, type=int), 1)
-    found = services().letters.list_village_letters(code, status, page, PER_PAGE, scope)
+    found = services().letters.list_village_letters(code, status, page, PER_PAGE, scope,
+                                                    actor=acting)
     return web.page("office/letters.html", found=found, status=status, queue=QUEUE, page=page)
 
 

@@ -130,9 +130,10 @@ def letter_transitions(letter_id: str):
 @blp.response(200, LetterPageSchema)
 def list_village_letters(query: dict, code: str):
     """The office queue, oldest request first (filter by status)."""
-    scope = scope_for(current_actor(), code)
+    actor = current_actor()
+    scope = scope_for(actor, code)
     return respond(services().letters.list_village_letters(
-        code, query["status"], query["page"], query["per_page"], scope))
+        code, query["status"], query["page"], query["per_page"], scope, actor=actor.as_dict()))
 
 
 @blp.route("/residents/<nik>/letters", methods=["GET"])
@@ -305,10 +306,11 @@ def verify_pdf():
 @blp.response(200, description="Buku Agenda surat keluar as CSV or XLSX.")
 def letter_register(query: dict, code: str):
     """The outgoing-letter register (Buku Agenda) of a period: `from`, `to`, `format`."""
-    scope = scope_for(current_actor(), code)
+    actor = current_actor()
+    scope = scope_for(actor, code)
     result = services().letters.letter_register(
         code, query["date_from"].isoformat(), query["date_to"].isoformat(), query["format"],
-        scope)
+        scope, actor=actor.as_dict())
     return Response(base64.b64decode(result["content_base64"]),
                     mimetype=result["content_type"], headers={
                         "Content-Disposition": f'attachment; filename="{result["filename"]}"'})

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from services.common import clock, roles
+from services.common.errors import ValidationFailed
 from services.common.fields import load, person_number
 from services.common.fields import village_code as village_code_rule
 from services.common.logs import mask_personal_numbers
@@ -96,6 +97,23 @@ def record(session: Session, subjects: Iterable[tuple[str, str | None]], *, acto
             for nik, village in dict.fromkeys(subjects)]
     if rows:
         session.execute(sa.insert(audit_log), rows)
+
+
+def record_reads(session: Session, subjects: Iterable[tuple[str | None, str | None]],
+                 actor: Mapping | None, purpose: str, request_id: str | None = None) -> None:
+    """Append that `actor` read the personal data of each (NIK, village) subject: what a read
+    RPC of letters or potential calls in its own transaction before it answers.
+
+    Every read RPC that returns someone's personal data takes the reader as a required argument
+    (the gateway passes the logged-in account); `None` is an internal caller (the CLI, the demo
+    seed) and is not logged, as in registry. Subjects without a NIK are skipped.
+    """
+    if actor is None:
+        return
+    if not isinstance(actor, Mapping):
+        raise ValidationFailed("Invalid actor", fields={"actor": ["Not an object."]})
+    record(session, [(nik, village) for nik, village in subjects if nik], actor=actor,
+           action=READ, purpose=purpose, request_id=request_id)
 
 
 # -- the chain ----------------------------------------------------------------------------------

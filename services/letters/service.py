@@ -91,24 +91,29 @@ class LettersService(ServiceBase):
     @rpc
     @transaction
     def get_letter(self, letter_id: str, scope: str | None, actor: dict) -> dict:
-        return letters.get_letter(self.db, letter_id, scope, actor)
+        return letters.get_letter(self.db, letter_id, scope, actor, self.request_id)
 
     @rpc
     @transaction
     def letter_transitions(self, letter_id: str, scope: str | None, actor: dict) -> list[dict]:
-        return letters.transitions_of(self.db, letter_id, scope, actor)
+        return letters.transitions_of(self.db, letter_id, scope, actor, self.request_id)
 
     @rpc
     @transaction
     def list_village_letters(self, village_code: str, status: str | None = None, page: int = 1,
-                             per_page: int = 20, scope: str | None = None) -> dict:
-        return letters.list_village_letters(self.db, village_code, status, page, per_page, scope)
+                             per_page: int = 20, scope: str | None = None, *,
+                             actor: dict | None) -> dict:
+        """The office queue. `actor` (required: every read of a letter is logged, decision
+        0034) is the reader; None only for internal callers."""
+        return letters.list_village_letters(self.db, village_code, status, page, per_page, scope,
+                                            actor, self.request_id)
 
     @rpc
     @transaction
     def list_resident_letters(self, nik: str, scope: str | None, actor: dict, page: int = 1,
                               per_page: int = 20) -> dict:
-        return letters.list_resident_letters(self.db, nik, scope, actor, page, per_page)
+        return letters.list_resident_letters(self.db, nik, scope, actor, page, per_page,
+                                             self.request_id)
 
     @rpc
     @transaction
@@ -194,7 +199,7 @@ class LettersService(ServiceBase):
     @rpc
     @transaction
     def open_pdf(self, letter_id: str, scope: str | None, actor: dict) -> dict:
-        return issuing.open_pdf(self.db, self.outbox, letter_id, scope, actor)
+        return issuing.open_pdf(self.db, self.outbox, letter_id, scope, actor, self.request_id)
 
     @rpc
     @transaction
@@ -205,7 +210,8 @@ class LettersService(ServiceBase):
     @transaction
     def open_attachment(self, letter_id: str, attachment_id: str, scope: str | None,
                         actor: dict) -> dict:
-        return attachments.open_attachment(self.db, letter_id, attachment_id, scope, actor)
+        return attachments.open_attachment(self.db, letter_id, attachment_id, scope, actor,
+                                           self.request_id)
 
     @rpc
     @transaction
@@ -229,10 +235,11 @@ class LettersService(ServiceBase):
     @rpc
     @transaction
     def letter_register(self, village_code: str, date_from: str, date_to: str,
-                        file_format: str, scope: str | None) -> dict:
-        """Buku Agenda as a file: {filename, content_type, content_base64}."""
+                        file_format: str, scope: str | None, *, actor: dict | None) -> dict:
+        """Buku Agenda as a file: {filename, content_type, content_base64}; a logged read of
+        every letter in it by `actor` (decision 0034)."""
         return office.letter_register_file(self.db, village_code, date_from, date_to,
-                                           file_format, scope)
+                                           file_format, scope, actor, self.request_id)
 
     @rpc
     @transaction

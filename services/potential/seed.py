@@ -145,8 +145,11 @@ class DemoSeeder:
     def _count(self, what: str) -> None:
         self.added[what] = self.added.get(what, 0) + 1
 
-    def _existing(self, method: str, field: str) -> dict[str, dict]:
-        listed = self.rpc(method, self.village, {"per_page": 100}, self.village)
+    def _existing(self, method: str, field: str, *, personal: bool = False) -> dict[str, dict]:
+        # Lists naming residents take the reader (decision 0034); the seed's own bookkeeping
+        # is no person reading anyone's data, so it passes none and is not logged.
+        reader = (None,) if personal else ()
+        listed = self.rpc(method, self.village, {"per_page": 100}, self.village, *reader)
         return {item[field]: item for item in listed["items"]}
 
     def _photo(self, owner_kind: str, owner_id: str, caption: str,
@@ -178,7 +181,7 @@ class DemoSeeder:
             self._photo("profile", self.village, "Balai desa", (150, 110, 80))
 
     def businesses(self, owners: list[str]) -> None:
-        existing = self._existing("list_businesses", "name")
+        existing = self._existing("list_businesses", "name", personal=True)
         for index, spec in enumerate(BUSINESSES):
             business = existing.get(spec["name"])
             if business is None:
@@ -204,7 +207,7 @@ class DemoSeeder:
                 time.sleep(1.0)
 
     def organisations(self, chair: str, officers: list[str]) -> None:
-        existing = self._existing("list_organisations", "name")
+        existing = self._existing("list_organisations", "name", personal=True)
         for spec in ORGANISATIONS:
             if spec["name"] not in existing:
                 data = {**spec, "chair_nik": chair,

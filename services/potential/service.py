@@ -44,13 +44,17 @@ class PotentialService(ServiceBase):
 
     @rpc
     @transaction
-    def get_business(self, business_id: str, scope: str | None) -> dict:
-        return businesses.get(self.db, business_id, scope)
+    def get_business(self, business_id: str, scope: str | None, actor: dict | None) -> dict:
+        """`actor`: the reader (required, logged: decision 0034); None for internal callers."""
+        return businesses.get(self.db, business_id, scope, actor, self.request_id)
 
     @rpc
     @transaction
-    def list_businesses(self, village_code: str, query: dict, scope: str | None) -> dict:
-        return businesses.list_village(self.db, village_code, query, scope)
+    def list_businesses(self, village_code: str, query: dict, scope: str | None,
+                        actor: dict | None) -> dict:
+        """`actor`: the reader (required, logged: decision 0034); None for internal callers."""
+        return businesses.list_village(self.db, village_code, query, scope, actor,
+                                       self.request_id)
 
     # -- organisations ----------------------------------------------------------------------
     @rpc
@@ -67,13 +71,17 @@ class PotentialService(ServiceBase):
 
     @rpc
     @transaction
-    def get_organisation(self, org_id: str, scope: str | None) -> dict:
-        return organisations.get(self.db, org_id, scope)
+    def get_organisation(self, org_id: str, scope: str | None, actor: dict | None) -> dict:
+        """`actor`: the reader (required, logged: decision 0034); None for internal callers."""
+        return organisations.get(self.db, org_id, scope, actor, self.request_id)
 
     @rpc
     @transaction
-    def list_organisations(self, village_code: str, query: dict, scope: str | None) -> dict:
-        return organisations.list_village(self.db, village_code, query, scope)
+    def list_organisations(self, village_code: str, query: dict, scope: str | None,
+                           actor: dict | None) -> dict:
+        """`actor`: the reader (required, logged: decision 0034); None for internal callers."""
+        return organisations.list_village(self.db, village_code, query, scope, actor,
+                                          self.request_id)
 
     # -- tourism sites ----------------------------------------------------------------------
     @rpc
@@ -224,8 +232,11 @@ class PotentialService(ServiceBase):
     # -- follow-ups -------------------------------------------------------------------------
     @rpc
     @transaction
-    def list_follow_ups(self, village_code: str, query: dict, scope: str | None) -> dict:
-        return followups.list_village(self.db, village_code, query, scope)
+    def list_follow_ups(self, village_code: str, query: dict, scope: str | None,
+                        actor: dict | None) -> dict:
+        """`actor`: the reader (required, logged: decision 0034); None for internal callers."""
+        return followups.list_village(self.db, village_code, query, scope, actor,
+                                      self.request_id)
 
     @rpc
     @transaction

@@ -15,7 +15,13 @@ from services.common.objectstore import ObjectStoreClient, document_key
 from services.common.outbox import Outbox
 from services.common.sniffing import sniff_document
 from services.letters import domain, events, schemas
-from services.letters.app.letters import actor_of, letter_view, load_letter
+from services.letters.app.letters import (
+    ATTACHMENT_PURPOSE,
+    actor_of,
+    letter_view,
+    load_letter,
+    record_reads,
+)
 from services.letters.models import Attachment
 
 
@@ -34,7 +40,7 @@ def attachment_key(session: Session, letter_id: str, scope: str | None, actor: d
 
 
 def open_attachment(session: Session, letter_id: str, attachment_id: str, scope: str | None,
-                    actor: dict) -> dict:
+                    actor: dict, request_id: str | None = None) -> dict:
     """Where an attachment is, for the gateway to stream: whoever may see the letter may read
     the documents sent with it (the officer checking a request needs the KTP and KK)."""
     letter = load_letter(session, letter_id, scope, actor)
@@ -45,6 +51,7 @@ def open_attachment(session: Session, letter_id: str, attachment_id: str, scope:
     attachment = session.get(Attachment, wanted)
     if attachment is None or attachment.letter_id != letter.id:
         raise NotFound("attachment not found")
+    record_reads(session, [letter], actor, ATTACHMENT_PURPOSE, request_id)
     extension = domain.ATTACHMENT_TYPES.get(attachment.content_type, "bin")
     filename = f"{attachment.kind}-{str(attachment.id)[:8]}.{extension}"
     return {"key": attachment.key, "size": attachment.size, "sha256": attachment.sha256,

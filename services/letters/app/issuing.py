@@ -15,7 +15,14 @@ from services.common.outbox import Outbox
 from services.common.tenancy import in_scope
 from services.letters import catalogue, domain, tokens
 from services.letters.app.letter_types import current_template
-from services.letters.app.letters import SYSTEM_ACTOR, letter_uuid, load_letter, verification_url
+from services.letters.app.letters import (
+    PDF_PURPOSE,
+    SYSTEM_ACTOR,
+    letter_uuid,
+    load_letter,
+    record_reads,
+    verification_url,
+)
 from services.letters.app.readmodels import village_info
 from services.letters.app.requests import record_step
 from services.letters.models import Letter, Resident, TemplateVersion
@@ -214,13 +221,14 @@ def unpark(session: Session, letter_id: str, scope: str | None,
 
 
 def open_pdf(session: Session, outbox: Outbox, letter_id: str, scope: str | None,
-             actor: dict) -> dict:
+             actor: dict, request_id: str | None = None) -> dict:
     """Where the PDF is, for the gateway to stream. Anyone who may see the letter may download
     it; the first download by the resident or the office is recorded as its collection."""
     letter = load_letter(session, letter_id, scope, actor, for_update=True)
     if letter.status not in (domain.ISSUED, domain.DOWNLOADED) or not letter.pdf_key:
         raise Conflict(f"the letter has no PDF yet (status {letter.status})",
                        fields={"status": [letter.status]})
+    record_reads(session, [letter], actor, PDF_PURPOSE, request_id)
     if letter.status == domain.ISSUED and domain.download_collects(actor.get("role")):
         letter.status = domain.decide_step("download", letter.status, actor.get("role"))
         record_step(session, outbox, letter, domain.ISSUED, actor)

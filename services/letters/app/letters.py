@@ -6,7 +6,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.common import roles
+from services.common import audit, roles
 from services.common.config import get_settings
 from services.common.errors import NotFound
 from services.common.fields import load
@@ -25,6 +25,25 @@ def actor_of(actor: dict | None) -> dict:
     """The actor as a letter records it (audit)."""
     actor = actor or {}
     return {key: actor.get(key) for key in ("role", "village_code", "username", "nik")}
+
+
+# Why a letter was read, as the audit log says it (decision 0034).
+READ_PURPOSE = "letter.read"
+HISTORY_PURPOSE = "letter.history"
+LIST_PURPOSE = "letter.list"
+PDF_PURPOSE = "letter.pdf"
+ATTACHMENT_PURPOSE = "letter.attachment"
+REGISTER_PURPOSE = "letter.register"
+
+
+def record_reads(session: Session, letters: list[Letter], actor: dict | None, purpose: str,
+                 request_id: str | None = None) -> None:
+    """Log that `actor` read these letters: the person each is about and whoever requested it
+    (both NIKs are in the view), in the read's own transaction (decision 0034)."""
+    audit.record_reads(session, [(nik, letter.village_code) for letter in letters
+                                 for nik in (letter.subject_nik,
+                                             (letter.requested_by or {}).get("nik"))],
+                       actor, purpose, request_id)
 
 
 def letter_uuid(letter_id: str) -> uuid.UUID:
@@ -95,27 +114,35 @@ def letter_view(session: Session, letter: Letter, attachments: list | None = Non
     })
 
 
-def get_letter(session: Session, letter_id: str, scope: str | None, actor: dict) -> dict:
-    return letter_view(session, load_letter(session, letter_id, scope, actor))
-
-
-def transitions_of(session: Session, letter_id: str, scope: str | None, actor: dict) -> list[dict]:
+def get_letter(session: Session, letter_id: str, scope: str | None, actor: dict,
+               request_id: str | None = None) -> dict:
     letter = load_letter(session, letter_id, scope, actor)
+    record_reads(session, [letter], actor, READ_PURPOSE, request_id)
+    return letter_view(session, letter)
+
+
+def transitions_of(session: Session, letter_id: str, scope: str | None, actor: dict,
+                   request_id: str | None = None) -> list[dict]:
+    letter = load_letter(session, letter_id, scope, actor)
+    record_reads(session, [letter], actor, HISTORY_PURPOSE, request_id)
     return _TRANSITIONS.dump(session.scalars(
         sa.select(LetterTransition).where(LetterTransition.letter_id == letter.id)
         .order_by(LetterTransition.id)).all())
 
 
-def _page(session: Session, stmt: sa.Select, page: int, per_page: int) -> dict:
+def _page(session: Session, stmt: sa.Select, page: int, per_page: int, actor: dict | None,
+          request_id: str | None) -> dict:
     rows, total = fetch_page(session, stmt, page, per_page)
+    record_reads(session, rows, actor, LIST_PURPOSE, request_id)
     attachments = _attachments_of(session, [row.id for row in rows])
     return {"items": [letter_view(session, row, attachments[row.id]) for row in rows],
             "total": total, "page": page, "per_page": per_page}
 
 
 def list_village_letters(session: Session, village_code: str, status: str | None, page: int,
-                         per_page: int, scope: str | None) -> dict:
-    """The office queue: oldest request first."""
+                         per_page: int, scope: str | None, actor: dict | None = None,
+                         request_id: str | None = None) -> dict:
+    """The office queue: oldest request first (each letter on the page is a logged read)."""
     params = {"page": page, "per_page": per_page}
     if status:
         params["status"] = status
@@ -125,11 +152,12 @@ def list_village_letters(session: Session, village_code: str, status: str | None
     if query["status"]:
         stmt = stmt.where(Letter.status == query["status"])
     stmt = stmt.order_by(Letter.requested_at, Letter.id)
-    return _page(session, stmt, query["page"], query["per_page"])
+    return _page(session, stmt, query["page"], query["per_page"], actor, request_id)
 
 
 def list_resident_letters(session: Session, nik: str, scope: str | None, actor: dict,
-                          page: int = 1, per_page: int = 20) -> dict:
+                          page: int = 1, per_page: int = 20,
+                          request_id: str | None = None) -> dict:
     query = load(schemas.LetterListQuerySchema(), {"page": page, "per_page": per_page},
                  "invalid input")
     if (actor or {}).get("role") == roles.RESIDENT and actor.get("nik") != nik:
@@ -138,4 +166,4 @@ def list_resident_letters(session: Session, nik: str, scope: str | None, actor: 
     if scope is not None:
         stmt = stmt.where(Letter.village_code == scope)
     stmt = stmt.order_by(Letter.requested_at.desc(), Letter.id)
-    return _page(session, stmt, query["page"], query["per_page"])
+    return _page(session, stmt, query["page"], query["per_page"], actor, request_id)

@@ -12,6 +12,7 @@ from services.common.errors import NotFound
 from services.common.fields import load
 from services.common.tenancy import check_scope
 from services.letters import catalogue, register, schemas
+from services.letters.app.letters import REGISTER_PURPOSE, record_reads
 from services.letters.models import Letter
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -25,8 +26,10 @@ def _local_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
 
 
 def letter_register(session: Session, village_code: str, date_from: str, date_to: str,
-                    scope: str | None) -> list[dict]:
-    """Buku Agenda surat keluar: every numbered letter of the period, in number order."""
+                    scope: str | None, actor: dict | None = None,
+                    request_id: str | None = None) -> list[dict]:
+    """Buku Agenda surat keluar: every numbered letter of the period, in number order (a
+    logged read of each: it names who got which letter for what)."""
     query = load(schemas.RegisterQuerySchema(), {"from": date_from, "to": date_to},
                  "invalid input")
     check_scope(scope, village_code)
@@ -36,6 +39,7 @@ def letter_register(session: Session, village_code: str, date_from: str, date_to
                                 Letter.number.is_not(None),
                                 Letter.signed_at >= start, Letter.signed_at < end)
         .order_by(Letter.signed_at, Letter.number_seq)).all()
+    record_reads(session, rows, actor, REGISTER_PURPOSE, request_id)
     entries = []
     for index, letter in enumerate(rows, start=1):
         letter_type = catalogue.TYPES.get(letter.type_code)
@@ -52,9 +56,10 @@ def letter_register(session: Session, village_code: str, date_from: str, date_to
 
 
 def letter_register_file(session: Session, village_code: str, date_from: str, date_to: str,
-                         file_format: str, scope: str | None) -> dict:
+                         file_format: str, scope: str | None, actor: dict | None = None,
+                         request_id: str | None = None) -> dict:
     """The register as a file: {filename, content_type, rows, content_base64}."""
-    rows = letter_register(session, village_code, date_from, date_to, scope)
+    rows = letter_register(session, village_code, date_from, date_to, scope, actor, request_id)
     name = f"buku-agenda-{village_code}-{date_from}-{date_to}"
     if file_format == "xlsx":
         data = register.register_xlsx(

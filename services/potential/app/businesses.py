@@ -96,9 +96,12 @@ def change(session: Session, outbox: Outbox, business_id: str, data: dict, scope
     return _save(session, outbox, business, created=False)
 
 
-def get(session: Session, business_id: str, scope: str | None) -> dict:
-    return business_dict(session, records.load(session, Business, business_id, scope,
-                                                "Business"))
+def get(session: Session, business_id: str, scope: str | None, actor: dict | None = None,
+        request_id: str | None = None) -> dict:
+    business = records.load(session, Business, business_id, scope, "Business")
+    records.audit_reads(session, [(business.owner_nik, business.village_code)], actor,
+                        "business.read", request_id)
+    return business_dict(session, business)
 
 
 def _filtered(village_code: str, args: dict) -> sa.Select:
@@ -120,11 +123,14 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_village(session: Session, village_code: str, query: dict, scope: str | None) -> dict:
+def list_village(session: Session, village_code: str, query: dict, scope: str | None,
+                 actor: dict | None = None, request_id: str | None = None) -> dict:
     args = load(schemas.BusinessListArgs(), query)
     records.check_village(village_code, scope)
     rows, total = fetch_page(session, _filtered(village_code, args), args["page"],
                              args["per_page"])
+    records.audit_reads(session, [(b.owner_nik, b.village_code) for b in rows], actor,
+                        "business.list", request_id)
     photos = records.photos_of(session, "business", [b.id for b in rows])
     names = records.resident_names(session, {b.owner_nik for b in rows})
     return {"items": [_BUSINESS.dump(_state(b, photos[str(b.id)], names.get(b.owner_nik)))

@@ -79,7 +79,8 @@ def apply_life_event(session: Session, outbox: Outbox, resident: dict) -> None:
         _open(session, outbox, "organisation", org, nik, name, roles, reason)
 
 
-def list_village(session: Session, village_code: str, query: dict, scope: str | None) -> dict:
+def list_village(session: Session, village_code: str, query: dict, scope: str | None,
+                 actor: dict | None = None, request_id: str | None = None) -> dict:
     args = load(schemas.FollowUpListArgs(), query)
     records.check_village(village_code, scope)
     stmt = sa.select(FollowUp).where(FollowUp.village_code == village_code)
@@ -89,6 +90,8 @@ def list_village(session: Session, village_code: str, query: dict, scope: str | 
         stmt = stmt.where(FollowUp.resolved_at.is_not(None))
     rows, total = fetch_page(session, stmt.order_by(FollowUp.created_at.desc(), FollowUp.id),
                              args["page"], args["per_page"])
+    records.audit_reads(session, [(f.nik, f.village_code) for f in rows], actor,
+                        "follow_up.list", request_id)
     return {"items": [follow_up_dict(f) for f in rows], "total": total,
             "page": args["page"], "per_page": args["per_page"]}
 

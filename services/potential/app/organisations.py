@@ -1,6 +1,8 @@
 """Organisations (lembaga desa): record, change, list and read; public view has no NIK."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -66,12 +68,21 @@ def change(session: Session, outbox: Outbox, org_id: str, data: dict, scope: str
     return _save(session, outbox, org)
 
 
-def get(session: Session, org_id: str, scope: str | None) -> dict:
-    return organisation_dict(session, records.load(session, Organisation, org_id, scope,
-                                                    "Organisation"))
+def _audit_reads(session: Session, orgs: list[Organisation], actor: dict | None, purpose: str,
+                 request_id: str | None) -> None:
+    records.audit_reads(session, [(nik, org.village_code) for org in orgs
+                                  for nik in _people(org)], actor, purpose, request_id)
 
 
-def _page(session: Session, village_code: str, query: dict, schema) -> dict:
+def get(session: Session, org_id: str, scope: str | None, actor: dict | None = None,
+        request_id: str | None = None) -> dict:
+    org = records.load(session, Organisation, org_id, scope, "Organisation")
+    _audit_reads(session, [org], actor, "organisation.read", request_id)
+    return organisation_dict(session, org)
+
+
+def _page(session: Session, village_code: str, query: dict, schema,
+          seen: Callable[[list[Organisation]], None] | None = None) -> dict:
     args = load(schemas.OrganisationListArgs(), query)
     stmt = sa.select(Organisation).where(Organisation.village_code == village_code)
     if args["type"]:
@@ -79,14 +90,18 @@ def _page(session: Session, village_code: str, query: dict, schema) -> dict:
     rows, total = fetch_page(session, stmt.order_by(Organisation.type, Organisation.name,
                                                     Organisation.id),
                              args["page"], args["per_page"])
+    if seen:
+        seen(rows)
     names = _names(session, rows)
     return {"items": [schema.dump(_state(o, names)) for o in rows], "total": total,
             "page": args["page"], "per_page": args["per_page"]}
 
 
-def list_village(session: Session, village_code: str, query: dict, scope: str | None) -> dict:
+def list_village(session: Session, village_code: str, query: dict, scope: str | None,
+                 actor: dict | None = None, request_id: str | None = None) -> dict:
     records.check_village(village_code, scope)
-    return _page(session, village_code, query, _ORGANISATION)
+    return _page(session, village_code, query, _ORGANISATION,
+                 lambda rows: _audit_reads(session, rows, actor, "organisation.list", request_id))
 
 
 def list_public(session: Session, village_code: str, query: dict) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -55,6 +56,14 @@ def audit_change(session: Session, village_code: str, niks: set[str | None], act
     """The audit log's line for a change of a row naming residents (owners, chairs, officers)."""
     audit.record(session, [(nik, village_code) for nik in sorted(n for n in niks if n)],
                  actor=actor, action=audit.CHANGE, purpose=purpose)
+
+
+def audit_reads(session: Session, people: Iterable[tuple[str | None, str]],
+                actor: dict | None, purpose: str, request_id: str | None) -> None:
+    """The audit log's lines for a staff read of rows naming residents by NIK (owners, chairs,
+    officers, follow-ups' people): (NIK, village) pairs, in the read's transaction (0034)."""
+    audit.record_reads(session, sorted({(nik, village) for nik, village in people if nik}),
+                       actor, purpose, request_id)
 
 
 def check_editor(actor: dict, doing: str) -> None:
