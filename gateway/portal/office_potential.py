@@ -95,13 +95,20 @@ def _filters(kind: forms.Kind) -> dict:
             if request.args.get(spec.name, "").strip()}
 
 
+def _reader(kind: forms.Kind, acting: dict | None) -> tuple:
+    """The reader argument of the kind's `get`/`list` when its entries name residents."""
+    return (acting,) if kind.personal else ()
+
+
 @blueprint.route("/kantor/potensi")
 @web.login_required(*STAFF)
 def office_potential():
     """The office's potential: one card per kind with how many entries it has."""
     _, code, scope, _ = _office()
     potential = services().potential
-    totals = {kind.slug: getattr(potential, kind.list)(code, {"per_page": 1}, scope)["total"]
+    # only totals are shown, no entry: nobody's data is read (reader None, not logged)
+    totals = {kind.slug: getattr(potential, kind.list)(code, {"per_page": 1}, scope,
+                                                       *_reader(kind, None))["total"]
               for kind in forms.KINDS.values()}
     return web.page("office/potential.html", kinds=forms.KINDS.values(), totals=totals,
                     can_write=web.actor().role in EDITORS)
@@ -111,13 +118,14 @@ def office_potential():
 @web.login_required(*STAFF)
 def office_potential_list(slug: str):
     kind = _kind(slug)
-    _, code, scope, _ = _office()
+    _, code, scope, acting = _office()
     filters = _filters(kind)
     query = {**filters, "page": max(request.args.get("hal", 1, type=int), 1),
              "per_page": PER_PAGE}
     errors = {}
     try:
-        found = getattr(services().potential, kind.list)(code, query, scope)
+        found = getattr(services().potential, kind.list)(code, query, scope,
+                                                         *_reader(kind, acting))
     except DesaError as error:  # a filter the service refuses: say so next to it
         errors, _ = _refusal(error)
         found = {"items": [], "total": 0, "page": 1, "per_page": PER_PAGE}
@@ -181,9 +189,10 @@ def office_potential_entry(slug: str, entry_id: str):
     kind = _kind(slug)
     if kind.get is None:
         abort(404)
-    _, _, scope, _ = _office()
+    _, _, scope, acting = _office()
     potential = services().potential
-    entry = getattr(potential, kind.get)(entry_id, scope)  # 404 for another village's
+    # 404 for another village's
+    entry = getattr(potential, kind.get)(entry_id, scope, *_reader(kind, acting))
     errors, message = {}, None
     if request.method == "POST":
         form = forms.posted(kind.fields, request.form)

@@ -50,6 +50,9 @@ class Kind:
     get: str | None = None
     remove: str | None = None
     photo_owner: str | None = None
+    # Its entries name residents by NIK (owners, officers): `get` and `list` take the reader,
+    # and every read is in the audit log (decision 0034).
+    personal: bool = False
     filters: tuple[Field, ...] = ()
     columns: tuple[tuple[str, str], ...] = ()
     defaults: dict = field(default_factory=dict)
@@ -85,7 +88,7 @@ POINT = (Field("latitude", "Lintang (latitude)", "decimal", hint="Contoh: -6,123
 BUSINESSES = Kind(
     slug="usaha", title="UMKM", one="usaha", photo_owner="business",
     create="register_business", change="change_business", get="get_business",
-    list="list_businesses",
+    list="list_businesses", personal=True,
     fields=(
         Field("name", "Nama usaha", required=True, max_length=200),
         Field("owner_nik", "NIK pemilik", required=True, hint=NIK_HINT, max_length=16),
@@ -154,7 +157,7 @@ TOURISM = Kind(
 ORGANISATIONS = Kind(
     slug="lembaga", title="Lembaga", one="lembaga",
     create="create_organisation", change="change_organisation", get="get_organisation",
-    list="list_organisations",
+    list="list_organisations", personal=True,
     fields=(
         Field("type", "Jenis lembaga", "select", required=True,
               options=_options(domain.ORGANISATION_TYPES, ORGANISATION_NAMES)),

@@ -29,7 +29,7 @@ from services.common.tables import audit_log
 from services.letters import tokens
 from services.letters.app import attachments
 from services.potential.app import businesses, followups, organisations
-from tests.integration.gateway.conftest import VILLAGE_A, VILLAGE_B, Gateway
+from tests.integration.gateway.conftest import PASSWORD, VILLAGE_A, VILLAGE_B, Gateway
 from tests.integration.letters.conftest import OUTBOX, LettersWorld, actor
 from tests.support.fakes import fake_person_nik
 from tests.unit.letters.samples import png_bytes
@@ -229,3 +229,27 @@ def test_a_read_names_its_subjects_village_and_reader(every_gw, village_a, engin
                    r["purpose"], r["actor_role"], r["actor_username"]) for r in rows) == sorted(
         ("potential", nik, VILLAGE_A, "read", "organisation.read", "officer",
          gw.accounts["officer_a"]) for nik in people)
+
+
+def test_the_office_portal_pages_log_the_reads_they_show(every_gw, village_a, engines):
+    """The officer console (server-rendered in the gateway) reads through the same RPCs: its
+    letter queue and letter page, and its business and organisation lists and forms, log the
+    people they show, by the officer's account."""
+    client = every_gw.client.application.test_client()
+    response = client.post("/masuk", data={"cara": "petugas", "password": PASSWORD,
+                                           "username": every_gw.accounts["officer_a"]})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    pages = {"/kantor/surat?status=submitted": "letter.list",
+             f"/kantor/surat/{village_a['letter_id']}": "letter.read",
+             "/kantor/potensi/usaha": "business.list",
+             f"/kantor/potensi/usaha/{village_a['business_id']}": "business.read",
+             "/kantor/potensi/lembaga": "organisation.list",
+             f"/kantor/potensi/lembaga/{village_a['org_id']}": "organisation.read"}
+    for page, purpose in pages.items():
+        response = client.get(page)
+        assert response.status_code == 200, (page, response.get_data(as_text=True)[:300])
+        rows = _reads(engines, response.headers["X-Request-ID"])
+        assert rows, f"{page} logged no read"
+        assert {(r["action"], r["actor_username"]) for r in rows} == {
+            ("read", every_gw.accounts["officer_a"])}, page
+        assert purpose in {r["purpose"] for r in rows}, (page, rows)
