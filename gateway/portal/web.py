@@ -18,6 +18,7 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 
 from gateway.auth import Actor, verify_token
 from gateway.http import app_settings
+from gateway.portal import messages
 from gateway.rpc import services
 from services.common import roles
 from services.common.errors import NotFound, Unauthenticated, ValidationFailed
@@ -180,4 +181,5 @@ def thumbnail_size(photo: dict) -> tuple[int, int]:
 
 FILTERS = {"rupiah": rupiah, "persen": percent, "tanggal": tanggal, "samarkan": mask,
            "ukuran_thumbnail": thumbnail_size,
-           "zip_pairs": lambda values: [(value, value) for value in values]}
+           "zip_pairs": lambda values: [(value, value) for value in values],
+           "indonesian": messages.indonesian}

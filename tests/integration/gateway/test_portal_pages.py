@@ -136,3 +136,32 @@ def test_the_import_page_shows_a_running_jobs_progress(gw, accounts, registry_en
     with registry_engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM import_jobs WHERE id IN (:a, :b)"),
                      {"a": mine, "b": theirs})
+
+
+def _error_at(html: str, name: str) -> str:
+    found = re.search(rf'<p class="error" id="e-{re.escape(name)}">([^<]*)</p>', html)
+    assert found, f"no error shown at {name}"
+    return found[1]
+
+
+def test_a_refused_form_says_why_in_indonesian(gw, accounts, people):
+    """The services answer in English (the API's language); the office reads Indonesian."""
+    client = gw.client
+    log_in(client, accounts["officer_a"])
+    token = csrf_of(client.get("/kantor/penduduk/baru").get_data(as_text=True))
+    refused = client.post("/kantor/penduduk/baru", data={
+        "csrf": token, "nik": "12345", "sex": "L", "birth_date": "1990-02-30"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert _error_at(html, "nik") == "NIK harus 16 angka."
+    assert _error_at(html, "name") == "Wajib diisi."
+    assert "Tanggal tidak sah" in _error_at(html, "birth_date")
+    assert "must be" not in html and "Missing data" not in html
+    # A refusal without a field (the NIK is taken) is said in the message box.
+    taken = client.post("/kantor/penduduk/baru", data={
+        "csrf": token, "nik": people["mine"]["nik"], "name": "Warga Kembar", "sex": "L",
+        "birth_date": people["mine"]["birth_date"], "birth_place": "Serang",
+        "religion": "Islam", "marital_status": "Kawin", "occupation": "Petani",
+        "address.dusun": "Kaum", "address.rw": "001", "address.rt": "002"})
+    assert taken.status_code == 400
+    assert "NIK ini sudah terdaftar." in taken.get_data(as_text=True)
