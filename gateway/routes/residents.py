@@ -59,7 +59,11 @@ def search_residents(query: dict, code: str):
 @blp.arguments(ResidentSearchArgs, location="query", error_status_code=400)
 @blp.response(200, ResidentPage)
 def search_all_residents(query: dict):
-    """Search by name or NIK: across the regency for a regency admin, else the own village."""
+    """Search by name or NIK: across the regency for a regency admin, else the own village.
+
+    Results come in name order. Across the regency at most 1,000 matches are taken: with
+    more, `total` is 1,000 and `total_capped` is true (the pages then hold those 1,000 in
+    name order); narrow the search. Within a village `total` is exact."""
     actor = current_actor()
     return respond(services().registry.search_residents(scope_for(actor), **query,
                                                         actor=actor.as_dict()))

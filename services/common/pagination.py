@@ -20,13 +20,15 @@ class PageArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
-def page_schema(item: type[Schema], name: str) -> type[Schema]:
-    """The response schema of a page of `item`s (named for the OpenAPI document)."""
+def page_schema(item: type[Schema], name: str, **extra: fields.Field) -> type[Schema]:
+    """The response schema of a page of `item`s (named for the OpenAPI document); `extra`
+    fields after the four of every page."""
     return Schema.from_dict({
         "items": fields.List(fields.Nested(item)),
         "total": fields.Integer(),
         "page": fields.Integer(),
         "per_page": fields.Integer(),
+        **extra,
     }, name=name)
 
 

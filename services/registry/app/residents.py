@@ -10,7 +10,6 @@ from services.common import clock, rules
 from services.common.errors import Conflict
 from services.common.fields import load
 from services.common.outbox import Outbox
-from services.common.pagination import fetch_page
 from services.registry import domain, events, identity, models
 from services.registry.app import families, reads, records
 from services.registry.models import Family, Resident, Village
@@ -167,30 +166,96 @@ def _matching(text: str) -> sa.ColumnElement[bool]:
     return sa.or_(by_name, by_nik) if any(char.isdigit() for char in text) else by_name
 
 
+# A search across the regency takes at most this many matches (and says when there are more).
+SEARCH_TOTAL_CAP = 1_000
+_NAME_ORDER = (sa.func.lower(Resident.name), Resident.id)
+
+
+def _opaque(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """`condition` as a filter on the entries of a village's name index: `(...) IS true` is the
+    same test, but no index answers it, so the planner reads the village's few thousand
+    entries (index only: name and NIK are in it) instead of the trigram index of the whole
+    regency (decision 0092)."""
+    return condition.is_(sa.true())
+
+
+def _page_of(session: Session, conditions: list, offset: int, limit: int,
+             cap: int | None = None) -> tuple[list, int]:
+    """The page `offset`, `limit` of the residents meeting `conditions` in name order, and how
+    many there are (at most `cap` + 1 when `cap` is given), in one statement: the matches
+    (ids and sort keys) are collected once (MATERIALIZED, so the planner cannot trade the
+    indexes of `conditions` for a walk of the name order, which reads most of the regency
+    when the matches cluster in one place of the alphabet, as a first name does), counted,
+    sorted, and only the page's rows are read."""
+    found = sa.select(Resident.id, sa.func.lower(Resident.name).label("key")).where(*conditions)
+    if cap is not None:
+        found = found.limit(cap + 1)  # one more than the cap: are there more?
+    found = found.cte("found").prefix_with("MATERIALIZED")
+    counted = sa.select(sa.func.count()).select_from(found).scalar_subquery()
+    shown = found
+    if cap is not None:  # the first `cap` collected (a materialized CTE is read in its order)
+        shown = sa.select(found.c.id, found.c.key).limit(cap).subquery()
+    keys = (sa.select(shown.c.id, shown.c.key).order_by(shown.c.key, shown.c.id)
+            .limit(limit).offset(offset).subquery())
+    rows = session.execute(sa.select(Resident, counted.label("total"))
+                           .join(keys, Resident.id == keys.c.id)
+                           .order_by(keys.c.key, keys.c.id)).all()
+    if rows:
+        return [row[0] for row in rows], rows[0][1]
+    return [], session.scalar(sa.select(counted)) if offset else 0
+
+
 def search_residents(session: Session, village_code: str | None, q: str | None = None,
                      dusun: str | None = None, rw: str | None = None, rt: str | None = None,
                      status: str | None = None, page: int = 1, per_page: int = 20,
                      actor: dict | None = None, request_id: str | None = None) -> dict:
-    """One page of residents; each resident on it gets an access-log line."""
+    """One page of residents in name order; each resident on it gets an access-log line.
+
+    Within a village every match is counted and sorted. Across the regency (a regency admin's
+    search) at most SEARCH_TOTAL_CAP matches are taken: with more, `total` is the cap,
+    `total_capped` is true and the pages hold those 1,000 in name order, not the regency's
+    alphabetically first (a fragment such as "dayat" matches 21,500 people, whose count and
+    sort took more than a second); the caller should narrow the search."""
     args = load(ResidentSearchArgs(), {
         "q": q, "dusun": dusun, "rw": rw, "rt": rt, "status": status, "page": page,
         "per_page": per_page})
-    query = sa.select(Resident).order_by(sa.func.lower(Resident.name), Resident.id)
-    if village_code is not None:
-        records.village(session, village_code)
-        query = query.where(Resident.village_code == village_code)
-    text = (args["q"] or "").strip()
-    if text:
-        query = query.where(_matching(text))
+    conditions = []
     if args["dusun"]:
-        query = query.where(sa.func.lower(Resident.dusun) == args["dusun"].strip().lower())
+        conditions.append(sa.func.lower(Resident.dusun) == args["dusun"].strip().lower())
     for name in ("rw", "rt", "status"):
         if args[name]:
-            query = query.where(getattr(Resident, name) == args[name])
-    items, total = fetch_page(session, query, args["page"], args["per_page"])
+            conditions.append(getattr(Resident, name) == args[name])
+    text = (args["q"] or "").strip()
+    offset, limit = (args["page"] - 1) * args["per_page"], args["per_page"]
+    capped = False
+    if village_code is not None:
+        records.village(session, village_code)
+        conditions.append(Resident.village_code == village_code)
+        if text:
+            items, total = _page_of(session, [*conditions, _opaque(_matching(text))],
+                                    offset, limit)
+        else:
+            # The village's list: counted and paged off its name index (0010).
+            total = session.scalar(sa.select(sa.func.count()).select_from(Resident)
+                                   .where(*conditions))
+            keys = (sa.select(Resident.id).where(*conditions).order_by(*_NAME_ORDER)
+                    .limit(limit).offset(offset).subquery())
+            items = list(session.scalars(sa.select(Resident).join(keys, Resident.id == keys.c.id)
+                                         .order_by(*_NAME_ORDER))) if offset < total else []
+    else:
+        if text:
+            conditions.append(_matching(text))
+        # Which 1,000 of many matches must not change from one page to the next: one process
+        # reads the matches in the table's order (no parallel workers, no scan joining
+        # another one midway).
+        session.execute(sa.text("SELECT set_config('max_parallel_workers_per_gather', '0', true),"
+                                " set_config('synchronize_seqscans', 'off', true)"))
+        items, total = _page_of(session, conditions, offset, limit, cap=SEARCH_TOTAL_CAP)
+        capped = total > SEARCH_TOTAL_CAP
+        total = min(total, SEARCH_TOTAL_CAP)
     reads.record_reads(session, items, actor, reads.SEARCH_PURPOSE, request_id)
     return {"items": [events.resident_state(r) for r in items], "total": total,
-            "page": args["page"], "per_page": args["per_page"]}
+            "total_capped": capped, "page": args["page"], "per_page": args["per_page"]}
 
 
 def resident_history(session: Session, nik: str, scope: str | None, actor: dict | None = None,

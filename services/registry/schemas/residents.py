@@ -180,7 +180,8 @@ class ResidentChange(Schema):
 
 
 class ResidentSearchArgs(PageArgs):
-    """Query of search_residents: q matches the name (substring) or the start of the NIK."""
+    """Query of search_residents: q matches the name (substring) or the start of the NIK.
+    Results come in name order."""
 
     q = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
     dusun = fields.String(load_default=None, allow_none=True)
@@ -190,7 +191,10 @@ class ResidentSearchArgs(PageArgs):
                            validate=validate.OneOf(domain.STATUSES))
 
 
-ResidentPage = page_schema(Resident, "ResidentPage")
+ResidentPage = page_schema(Resident, "ResidentPage", total_capped=fields.Boolean(metadata={
+    "description": "True when a search across the regency matched more residents than it "
+                   "counts (1,000): `total` is then that cap, not the number of matches. "
+                   "Within a village the total is always exact (false)."}))
 
 
 # -- reads of a record (UU 27/2022 PDP) -----------------------------------------------------------

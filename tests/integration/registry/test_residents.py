@@ -178,6 +178,31 @@ def test_name_search_ignores_accents_and_case_and_regency_wide_search_spans_vill
         second["nik"]
 
 
+def test_regency_search_counts_up_to_the_cap_and_pages_the_same_matches(registry, monkeypatch):
+    from services.registry.app import residents
+
+    names = ["Kapitalis Dua", "Kapitalis Satu", "Ade Kapitalis", "Kapitalis Tiga",
+             "Zaenal Kapitalis"]
+    for index, name in enumerate(names):
+        registry.register_resident(("36.04.05.2008", "36.04.05.2009")[index % 2],
+                                   person(name=name), OFFICER)
+    everyone = registry.search_residents(None, q="kapitalis")
+    assert everyone["total"] == 5 and everyone["total_capped"] is False
+    assert [r["name"] for r in everyone["items"]] == sorted(names, key=str.lower)
+
+    monkeypatch.setattr(residents, "SEARCH_TOTAL_CAP", 3)
+    pages = [registry.search_residents(None, q="kapitalis", page=page, per_page=2)
+             for page in (1, 2, 3)]
+    assert all(p["total"] == 3 and p["total_capped"] is True for p in pages)
+    shown = [r["name"] for p in pages for r in p["items"]]
+    # Three of the five, once each, in name order across the pages; nothing past the cap.
+    assert len(shown) == 3 and len(set(shown)) == 3 and set(shown) <= set(names)
+    assert shown == sorted(shown, key=str.lower) and pages[2]["items"] == []
+    # Within a village the total stays exact whatever the cap.
+    village = registry.search_residents("36.04.05.2008", q="kapitalis")
+    assert village["total"] == 3 and village["total_capped"] is False
+
+
 def test_another_village_sees_nothing(registry, rows):
     village, other = "36.04.05.2006", "36.04.05.2007"
     nik = registry.register_resident(village, person(name="Rahasia Contoh"), OFFICER)["nik"]
