@@ -6,9 +6,16 @@ rows are aggregates: no resident appears in them.
 """
 from __future__ import annotations
 
+import threading
+import time
+
 from gateway.rpc import services
 
 VILLAGE_PAGE_SIZE = 100
+# The regency dashboard's rows are kept this long by each gateway process (decision 0093).
+REGENCY_CACHE_SECONDS = 30.0
+_regency_cache: dict[int, tuple[float, tuple[list[dict], list[dict]]]] = {}
+_regency_lock = threading.Lock()
 
 
 def villages(district_code: str | None = None) -> list[dict]:
@@ -75,3 +82,21 @@ def by_district(rows: list[dict]) -> list[dict]:
         entry["internet"] += row["internet_installed"]
         entry["serving"] += row["serving"]
     return sorted(districts.values(), key=lambda d: d["name"])
+
+
+def regency_overview(year: int) -> tuple[list[dict], list[dict]]:
+    """The whole regency's rows and district totals (`readiness_rows`, `by_district`) for the
+    dashboard, made at most once every REGENCY_CACHE_SECONDS per gateway process: the seven
+    RPC calls behind them were most of the page's time, and aggregates half a minute old are
+    what a dashboard of 30-day activity can show. Each caller gets its own copy of the lists
+    and rows (their values are plain numbers and text)."""
+    now = time.monotonic()
+    with _regency_lock:
+        kept = _regency_cache.get(year)
+    if kept is None or now - kept[0] >= REGENCY_CACHE_SECONDS:
+        rows = readiness_rows(year)
+        kept = (now, (rows, by_district(rows)))
+        with _regency_lock:
+            _regency_cache[year] = kept
+    rows, districts = kept[1]
+    return [dict(row) for row in rows], [dict(row) for row in districts]

@@ -152,7 +152,18 @@ def tanggal(value: str | date | datetime | None) -> str:
     if not value:
         return "-"
     if isinstance(value, str):
-        value = (datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value))
+        return _tanggal_of_text(value)
+    return _tanggal(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tanggal_of_text(value: str) -> str:
+    """The services send dates as ISO text; a page repeats them (the regency table's 326
+    last-activity times), so each is parsed and converted once."""
+    return _tanggal(datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value))
+
+
+def _tanggal(value: date | datetime) -> str:
     if isinstance(value, datetime):
         local = value.astimezone(WIB)
         return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H.%M} WIB"

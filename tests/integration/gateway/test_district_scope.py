@@ -94,3 +94,33 @@ def test_the_regency_admin_opens_any_district_page(gw_all, accounts):
     assert page.status_code == 200 and f'data-village="{VILLAGE_IN_B}"' in page.get_data(
         as_text=True)
     assert client.get("/kecamatan/36.04.99").status_code == 404
+
+
+def test_the_regency_dashboard_keeps_its_aggregates_half_a_minute(gw_all, accounts,
+                                                                 monkeypatch):
+    from gateway import readiness
+
+    readiness._regency_cache.clear()
+    client = gw_all.client
+    log_in(client, accounts["admin"])
+
+    def village_row() -> str:
+        html = client.get("/kabupaten").get_data(as_text=True)
+        return re.search(rf'<tr data-village="{re.escape(VILLAGE_A)}">.*?</tr>', html, re.S)[0]
+
+    first = village_row()
+    # The link built once for the table opens the village's page.
+    href = re.search(r'href="([^"]+)"', first)[1]
+    assert href == f"/kabupaten/desa/{VILLAGE_A}" and client.get(href).status_code == 200
+    had_internet = '<span class="badge">ya</span>' in first
+    changed = gw_all.request("PATCH", f"/api/v1/villages/{VILLAGE_A}", "head_a",
+                             json={"internet_installed": not had_internet})
+    assert changed.status_code == 200, changed.get_json()
+    try:
+        assert village_row() == first  # within REGENCY_CACHE_SECONDS: the kept aggregates
+        monkeypatch.setattr(readiness, "REGENCY_CACHE_SECONDS", 0.0)
+        now = village_row()
+        assert ('<span class="badge">ya</span>' in now) is (not had_internet)
+    finally:
+        gw_all.request("PATCH", f"/api/v1/villages/{VILLAGE_A}", "head_a",
+                       json={"internet_installed": had_internet})
