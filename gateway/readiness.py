@@ -64,23 +64,32 @@ def readiness_rows(year: int, district_code: str | None = None) -> list[dict]:
     return rows
 
 
+def with_potential(rows: list[dict]) -> list[dict]:
+    """Each village's businesses (not closed) and tourism sites, from one potential call (a
+    grouped count by village), never one call per village."""
+    counts = {row["key"]: row for row in services().potential.regency_counts(
+        {"by": "village"})}
+    for row in rows:
+        found = counts.get(row["code"], {})
+        row["businesses"] = found.get("businesses", 0)
+        row["tourism_sites"] = found.get("tourism_sites", 0)
+    return rows
+
+
 def by_district(rows: list[dict]) -> list[dict]:
-    """Villages, with internet and serving, counted per district (sorted by name), with the
-    district's businesses (not closed) and tourism sites from the potential service (one call).
-    """
-    potential = {row["key"]: row for row in services().potential.regency_counts(
-        {"by": "district"})}
+    """Villages, with internet and serving, businesses and tourism sites (rows from
+    `with_potential`), counted per district (sorted by name)."""
     districts: dict[str, dict] = {}
     for row in rows:
         code = row["district_code"]
         entry = districts.setdefault(code, {
             "code": code, "name": row["district_name"], "villages": 0,
-            "internet": 0, "serving": 0,
-            "businesses": potential.get(code, {}).get("businesses", 0),
-            "tourism_sites": potential.get(code, {}).get("tourism_sites", 0)})
+            "internet": 0, "serving": 0, "businesses": 0, "tourism_sites": 0})
         entry["villages"] += 1
         entry["internet"] += row["internet_installed"]
         entry["serving"] += row["serving"]
+        entry["businesses"] += row["businesses"]
+        entry["tourism_sites"] += row["tourism_sites"]
     return sorted(districts.values(), key=lambda d: d["name"])
 
 
@@ -94,7 +103,7 @@ def regency_overview(year: int) -> tuple[list[dict], list[dict]]:
     with _regency_lock:
         kept = _regency_cache.get(year)
     if kept is None or now - kept[0] >= REGENCY_CACHE_SECONDS:
-        rows = readiness_rows(year)
+        rows = with_potential(readiness_rows(year))
         kept = (now, (rows, by_district(rows)))
         with _regency_lock:
             _regency_cache[year] = kept

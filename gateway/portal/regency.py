@@ -7,14 +7,14 @@ from datetime import date
 from flask import abort, redirect, request, url_for
 
 from gateway.portal import blueprint, web
-from gateway.readiness import by_district, readiness_rows, regency_overview
+from gateway.readiness import by_district, readiness_rows, regency_overview, with_potential
 from gateway.rpc import services
 from services.common import roles
 
 SORTS = {"kode": "code", "desa": "name", "kecamatan": "district_name",
          "internet": "internet_installed", "situs": "website", "layanan": "requested_recently",
          "terakhir": "last_request_at", "surat": "issued_total",
-         "dana_desa": "realised_percent"}
+         "dana_desa": "realised_percent", "umkm": "businesses", "wisata": "tourism_sites"}
 
 
 def _sorted(rows: list[dict], key: str, descending: bool) -> list[dict]:
@@ -34,15 +34,15 @@ def _table(template: str, rows: list[dict], year: int, districts: list[dict] | N
            **context):
     sort = request.args.get("urut", "kode")
     descending = request.args.get("arah") == "turun"
-    districts = by_district(rows) if districts is None else districts
+    districts = by_district(with_potential(rows)) if districts is None else districts
     return web.page(template, rows=_sorted(rows, sort, descending), districts=districts,
                     year=year, sort=sort, descending=descending,
                     totals={"villages": len(rows),
                             "internet": sum(r["internet_installed"] for r in rows),
                             "website": sum(r["website"] for r in rows),
                             "serving": sum(r["serving"] for r in rows),
-                            "businesses": sum(d["businesses"] for d in districts),
-                            "tourism_sites": sum(d["tourism_sites"] for d in districts)},
+                            "businesses": sum(r["businesses"] for r in rows),
+                            "tourism_sites": sum(r["tourism_sites"] for r in rows)},
                     **context)
 
 

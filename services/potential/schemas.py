@@ -474,7 +474,7 @@ class SearchHit(Schema):
 
 
 class RegencyArgs(NoNul, Schema):
-    by = Choice(("district", "sector", "size_class"), load_default="district")
+    by = Choice(("district", "village", "sector", "size_class"), load_default="district")
 
 
 class RegencyCount(Schema):

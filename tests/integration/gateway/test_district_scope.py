@@ -124,3 +124,35 @@ def test_the_regency_dashboard_keeps_its_aggregates_half_a_minute(gw_all, accoun
     finally:
         gw_all.request("PATCH", f"/api/v1/villages/{VILLAGE_A}", "head_a",
                        json={"internet_installed": had_internet})
+
+def _village_cells(html: str, village: str) -> dict[str, int]:
+    row = re.search(rf'<tr data-village="{re.escape(village)}">(.*?)</tr>', html, re.S)[1]
+    return {name: int(re.search(rf'class="num {name}">(\d+)<', row)[1])
+            for name in ("businesses", "tourism")}
+
+
+def test_the_regency_table_counts_tourism_sites_and_businesses_per_village(gw_all, accounts):
+    """Each village's row has its own counts (one grouped count in potential), and the rows add
+    up to the totals and the district's."""
+    from gateway import readiness
+
+    client = gw_all.client
+    log_in(client, accounts["admin"])
+    readiness._regency_cache.clear()  # the dashboard keeps its aggregates (decision 0093)
+    before = client.get("/kabupaten").get_data(as_text=True)
+    made = gw_all.request("POST", f"/api/v1/villages/{VILLAGE_A}/tourism-sites", "officer_a",
+                          json={"name": "Pantai Contoh", "category": "alam",
+                                "development_class": "rintisan"})
+    assert made.status_code == 201, made.get_json()
+    readiness._regency_cache.clear()
+    page = client.get("/kabupaten")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    mine, was = _village_cells(html, VILLAGE_A), _village_cells(before, VILLAGE_A)
+    assert mine["tourism"] == was["tourism"] + 1 and mine["businesses"] == was["businesses"]
+    assert _village_cells(html, VILLAGE_IN_B) == _village_cells(before, VILLAGE_IN_B)
+    for name, total in (("tourism", "tourism"), ("businesses", "businesses")):
+        cells = [int(n) for n in re.findall(rf'class="num {name}">(\d+)<', html)]
+        assert sum(cells) == int(re.search(rf'data-total="{total}">(\d+)<', html)[1])
+    district = client.get(f"/kecamatan/{DISTRICT_A}").get_data(as_text=True)
+    assert _village_cells(district, VILLAGE_A) == mine

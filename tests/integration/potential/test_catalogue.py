@@ -326,6 +326,8 @@ def test_search_matches_word_beginnings_and_pages_alike_however_many_match(poten
 def test_regency_counts_by_district_sector_and_size_class(potential):
     before = {row["key"]: row for row in potential(catalogue.regency, {"by": "district"})}
     village = "36.04.13.2001"
+    villages_before = {row["key"]: row for row in potential(catalogue.regency,
+                                                            {"by": "village"})}
     officer = staff("officer", village)
     owner = potential.resident(village)
     potential(businesses.register, OUTBOX, village, business_data(owner["nik"]), village,
@@ -337,6 +339,14 @@ def test_regency_counts_by_district_sector_and_size_class(potential):
     old = before.get("36.04.13", {"businesses": 0, "tourism_sites": 0})
     assert after["36.04.13"]["businesses"] == old["businesses"] + 1
     assert after["36.04.13"]["tourism_sites"] == old["tourism_sites"] + 1
+    # By village: the same counts one level down, and they add up to the district's.
+    villages = {row["key"]: row for row in potential(catalogue.regency, {"by": "village"})}
+    mine = villages_before.get(village, {"businesses": 0, "tourism_sites": 0})
+    assert villages[village]["businesses"] == mine["businesses"] + 1
+    assert villages[village]["tourism_sites"] == mine["tourism_sites"] + 1
+    for name in ("businesses", "tourism_sites", "organisations"):
+        assert sum(row[name] for key, row in villages.items()
+                   if key.startswith("36.04.13.")) == after["36.04.13"][name]
     sectors = {row["key"]: row["businesses"] for row in
                potential(catalogue.regency, {"by": "sector"})}
     assert sectors["kuliner"] >= 1
