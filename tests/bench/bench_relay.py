@@ -100,8 +100,8 @@ def main() -> None:
             variants = [
                 ("one confirm + one commit per row (before)", per_row_confirm, None),
                 ("batched, 50 rows per confirm wait and UPDATE", batched(50), None),
-                ("batched, 200 rows (the relay's default)", batched(200), None),
-                ("batched, 1000 rows", batched(1000), None),
+                ("batched, 200 rows", batched(200), None),
+                ("batched, 1000 rows (the relay's default)", batched(1000), None),
                 ("batched 200, events cycling over 3 aggregates", batched(200), 3),
             ]
             results = []
