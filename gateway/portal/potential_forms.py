@@ -179,8 +179,8 @@ ORGANISATIONS = Kind(
 
 RESOURCES = Kind(
     slug="sumber-daya", title="Sumber daya", one="sumber daya",
-    create="create_resource", change="change_resource", list="list_resources",
-    remove="remove_resource",
+    create="create_resource", change="change_resource", get="get_resource",
+    list="list_resources", remove="remove_resource",
     fields=(
         Field("kind", "Jenis", "select", required=True,
               options=_options(domain.RESOURCE_KINDS, RESOURCE_NAMES)),

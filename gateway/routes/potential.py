@@ -254,6 +254,14 @@ def list_resources(query: dict, code: str):
     return _listed("list_resources", code, schemas.ResourceListArgs)
 
 
+@blp.route("/resources/<resource_id>", methods=["GET"])
+@requires(*READERS)
+@blp.response(200, schemas.Resource)
+@blp.alt_response(404, schema=ErrorSchema)
+def get_resource(resource_id: str):
+    return _read("get_resource", resource_id)
+
+
 @blp.route("/resources/<resource_id>", methods=["PATCH"])
 @requires(*WRITERS)
 @blp.arguments(schemas.ResourceChange, error_status_code=400)
@@ -447,5 +455,5 @@ def resolve_follow_up(data: dict, follow_up_id: str):
 @blp.arguments(schemas.RegencyArgs, location="query", error_status_code=400)
 @blp.response(200, schemas.RegencyCount(many=True))
 def regency_counts(query: dict):
-    """Counts across the regency by district, sector or size class."""
+    """Counts across the regency by district, village, sector or size class."""
     return respond(services().potential.regency_counts(_args(schemas.RegencyArgs)))

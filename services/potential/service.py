@@ -121,6 +121,11 @@ class PotentialService(ServiceBase):
 
     @rpc
     @transaction
+    def get_resource(self, resource_id: str, scope: str | None) -> dict:
+        return resources.get(self.db, resource_id, scope)
+
+    @rpc
+    @transaction
     def remove_resource(self, resource_id: str, scope: str | None, actor: dict) -> None:
         resources.remove(self.db, self.outbox, resource_id, scope, actor)
 

@@ -47,6 +47,10 @@ def change(session: Session, outbox: Outbox, resource_id: str, data: dict, scope
     return events.emit_resource(session, outbox, resource_dict(resource))
 
 
+def get(session: Session, resource_id: str, scope: str | None) -> dict:
+    return resource_dict(records.load(session, Resource, resource_id, scope, "Resource"))
+
+
 def remove(session: Session, outbox: Outbox, resource_id: str, scope: str | None,
            actor: dict) -> None:
     records.check_editor(actor, "remove resources")

@@ -172,6 +172,14 @@ def test_tourism_organisation_resource_album_and_profile_forms(api, owner):
     listed = client.get("/kantor/potensi/sumber-daya?kind=livestock&year=2025")
     assert f"Sapi {tag}" in listed.get_data(as_text=True)
     resource_id = made.headers["Location"].rsplit("=", 1)[1]
+    edit = f"/kantor/potensi/sumber-daya/{resource_id}"
+    assert _value(client.get(edit).get_data(as_text=True), "quantity") == "120"
+    assert client.post(edit, data={"csrf": csrf, "kind": "livestock", "name": f"Sapi {tag}",
+                                   "quantity": "130,5", "unit": "ekor",
+                                   "year": "2025"}).status_code == 303
+    assert api.call("GET", f"/resources/{resource_id}", "treasurer").get_json()[
+        "quantity"] == 130.5
+    assert api.call("GET", f"/resources/{resource_id}", "other").status_code == 404
     assert client.post(f"/kantor/potensi/sumber-daya/{resource_id}/hapus",
                        data={"csrf": csrf}).status_code == 303
     assert f"Sapi {tag}" not in client.get("/kantor/potensi/sumber-daya").get_data(
