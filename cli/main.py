@@ -739,7 +739,7 @@ def restore(village_codes: tuple[str, ...], restore_all: bool, service: str | No
 # -- audit log -----------------------------------------------------------------------------------
 @cli.group()
 def audit() -> None:
-    """The hash-chained audit log of personal data (decision 0032)."""
+    """The hash-chained audit log of personal data (decisions 0032, 0035)."""
 
 
 @audit.command("verify")
@@ -748,7 +748,8 @@ def audit() -> None:
               help="Chain rows still waiting for the services' sealer first (default).")
 def audit_verify(service: str | None, seal: bool) -> None:
     """Check every village's chain; name the service, village and position where one breaks.
-    Exits 1 when any chain is broken."""
+    Keyed rows are checked with DESA_AUDIT_KEYS (a chain rewritten without the key shows as
+    `unkeyed`). Exits 1 when any chain is broken."""
     from services.common import audit as audit_log
 
     broken = 0
@@ -758,7 +759,7 @@ def audit_verify(service: str | None, seal: bool) -> None:
                 audit_log.seal(session, name)
             report = audit_log.verify(session, name)
         click.echo(f"{name}: {report['rows']} row(s) in {report['chains']} chain(s), "
-                   f"{report['unsealed']} unsealed, "
+                   f"{report['keyed_rows']} keyed, {report['unsealed']} unsealed, "
                    f"{'intact' if report['intact'] else 'BROKEN'}")
         for gap in report["breaks"]:
             broken += 1

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
+from services.common.audit import new_key_entry as new_audit_key_entry
 from services.common.backup.crypto import new_key_entry
 from services.letters.tokens import new_signing_key
 
@@ -20,6 +21,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "DESA_BACKUP_S3_ACCESS_KEY": lambda: f"desa-backup-{secrets.token_hex(4)}",
     "DESA_BACKUP_S3_SECRET_KEY": lambda: secrets.token_urlsafe(30),
     "DESA_BACKUP_KEYS": lambda: new_key_entry("local-1"),
+    "DESA_AUDIT_KEYS": lambda: new_audit_key_entry("local-1"),
 }
 
 

@@ -89,6 +89,9 @@ class Settings:
     backup_s3_secure: bool = field(default_factory=lambda: _env_bool("DESA_BACKUP_S3_SECURE",
                                                                      False))
     backup_bucket: str = field(default_factory=lambda: _env("DESA_BACKUP_BUCKET", "desa-backup"))
+    # The audit log's HMAC keys (decision 0035), "id:base64key,...": the first seals new rows,
+    # every key verifies the rows sealed with it. Empty: rows are sealed with plain SHA-256.
+    audit_keys: str = field(default_factory=lambda: _env("DESA_AUDIT_KEYS", ""))
     # Keyring "id:base64key,id:base64key"; the first key encrypts, every key decrypts.
     backup_keys: str = field(default_factory=lambda: _env("DESA_BACKUP_KEYS", ""))
     backup_poll_seconds: float = field(default_factory=lambda: float(_env(

@@ -82,3 +82,20 @@ def drop_kernel_table(name: str) -> None:
     from alembic import op
 
     KERNEL.tables[name].drop(op.get_bind(), checkfirst=True)
+
+
+def add_audit_key_id() -> None:
+    """audit_log.key_id (decision 0035), and the append-only trigger that lets the sealer set
+    it once with `seq` and `hash`. Existing rows keep NULL: sealed with plain SHA-256."""
+    from alembic import op
+
+    from services.common.audit import install_guard
+
+    op.execute("ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS key_id varchar(16)")
+    install_guard(op.get_bind())
+
+
+def drop_audit_key_id() -> None:
+    from alembic import op
+
+    op.execute("ALTER TABLE audit_log DROP COLUMN IF EXISTS key_id")

@@ -101,6 +101,8 @@ audit_log = sa.Table(
     sa.Column("request_id", sa.String(128)),
     sa.Column("seq", sa.BigInteger),
     sa.Column("hash", sa.String(64)),
+    # The HMAC key the hash was made with (decision 0035); NULL: plain SHA-256 (before keys).
+    sa.Column("key_id", sa.String(16)),
     sa.Index("ix_audit_log_subject", "subject_nik", "at"),
     sa.Index("ix_audit_log_chain", "village_code", "seq", unique=True,
              postgresql_nulls_not_distinct=True, postgresql_where=sa.text("seq IS NOT NULL")),

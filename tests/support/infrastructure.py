@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from deploy.local import seaweed
+from services.common.audit import new_key_entry as new_audit_key_entry
 from services.common.config import SERVICES, get_settings, reset_settings
 from services.common.db import drop_database
 from services.letters.tokens import new_signing_key
@@ -57,6 +58,7 @@ class Infrastructure:
             "DESA_DOCUMENTS_BUCKET": f"desa-{self.prefix}-documents",
             "DESA_JWT_SECRET": f"test-jwt-secret-{uuid.uuid4().hex}",
             "DESA_LETTER_SIGNING_KEY": new_signing_key(),
+            "DESA_AUDIT_KEYS": new_audit_key_entry("test-1"),
             "DESA_RELAY_POLL_SECONDS": "0.05",
             "DESA_LOG_LEVEL": "INFO",
             # Every test calls from 127.0.0.1: the production limit on public routes would

@@ -1,6 +1,9 @@
-"""The audit log (decision 0032): one INSERT per access, chained per village by the sealer,
-append-only by trigger; an altered, deleted or reordered row is found at its position."""
+"""The audit log (decisions 0032, 0035): one INSERT per access, chained per village by the
+sealer with an HMAC key from configuration, append-only by trigger; an altered, deleted or
+reordered row is found at its position, and so is a chain rewritten without the key."""
 from __future__ import annotations
+
+import hashlib
 
 import pytest
 import sqlalchemy as sa
@@ -8,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services.common import audit
+from services.common.config import reset_settings
 from services.common.tables import audit_log
 
 pytestmark = pytest.mark.integration
@@ -67,8 +71,8 @@ def audited(kernel_db):
 
 def test_each_village_gets_its_own_unbroken_chain(audited):
     report = verify(audited)
-    assert report == {"service": SERVICE, "chains": 2, "rows": 8, "unsealed": 0, "intact": True,
-                      "breaks": []}
+    assert report == {"service": SERVICE, "chains": 2, "rows": 8, "keyed_rows": 8,
+                      "unkeyed_chains": 0, "unsealed": 0, "intact": True, "breaks": []}
     with audited.connect() as conn:
         positions = conn.execute(sa.select(audit_log.c.village_code, audit_log.c.seq,
                                            audit_log.c.subject_nik)
@@ -155,3 +159,157 @@ def test_entries_mask_numbers_and_filter(audited):
     assert page["items"][0]["subject_nik"] == "9901********0012"
     assert page["items"][0]["position"] == 3 and page["items"][0]["actor_role"] == "officer"
     assert [(i["village_code"], i["position"]) for i in only["items"]] == [(CIKANDE, 5)]
+
+
+# -- keyed chains (decision 0035) ---------------------------------------------------------------
+
+KEY_A, KEY_B = audit.new_key_entry("2026a"), audit.new_key_entry("2027b")
+
+
+@pytest.fixture
+def guarded(kernel_db):
+    """The log with its append-only trigger (which lets the sealer set key_id once)."""
+    with kernel_db.begin() as conn:
+        audit.install_guard(conn)
+    return kernel_db
+
+
+@pytest.fixture
+def use_keys(monkeypatch):
+    """Run with DESA_AUDIT_KEYS set to `text` ("" for none), as a service configured so."""
+
+    def use(text: str) -> audit.Keyring:
+        monkeypatch.setenv("DESA_AUDIT_KEYS", text)
+        reset_settings()
+        audit._anchored.clear()  # each test's database is new under the same URL
+        return audit.keyring()
+
+    yield use
+    monkeypatch.undo()
+    reset_settings()
+
+
+def rows_of(engine, village: str) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(
+            sa.select(audit_log).where(audit_log.c.village_code == village)
+            .order_by(audit_log.c.seq)).mappings()]
+
+
+def replain(engine, village: str, start: int) -> None:
+    """The attack a keyed chain stops: someone with the database owner's rights (no key)
+    rewrites the chain from `start` on with plain SHA-256 hashes, every link consistent."""
+    chain = rows_of(engine, village)
+    previous = audit.GENESIS if start == 1 else chain[start - 2]["hash"]
+    for row in chain[start - 1:]:
+        plain = {**row, "key_id": None}
+        if row["seq"] == start:
+            plain["purpose"] = "resident.search"  # hide that a record itself was read
+        previous = audit.chain_hash(previous, SERVICE, plain)
+        tamper(engine, "UPDATE audit_log SET purpose = :p, key_id = NULL, hash = :h "
+               "WHERE id = :id", p=plain["purpose"], h=previous, id=row["id"])
+
+
+def test_rows_are_sealed_with_the_current_key_and_its_id(guarded, use_keys):
+    use_keys(f"{KEY_A},{KEY_B}")
+    log_accesses(guarded, CIKANDE, 2)
+    assert sealed(guarded) == 2
+    chain = rows_of(guarded, CIKANDE)
+    assert [r["key_id"] for r in chain] == ["2026a", "2026a"]
+    # the hash is the HMAC with that key; plain SHA-256 of the same bytes is not it
+    assert chain[1]["hash"] == audit.chain_hash(chain[0]["hash"], SERVICE, chain[1])
+    assert chain[1]["hash"] != audit.chain_hash(chain[0]["hash"], SERVICE,
+                                                {**chain[1], "key_id": None})
+    assert verify(guarded)["intact"]
+
+
+@pytest.mark.parametrize("start", [1, 3])
+def test_a_chain_rewritten_with_plain_hashes_is_caught(guarded, use_keys, start):
+    """Rewriting a row and recomputing every later hash (plain SHA-256, as anyone can) verified
+    before keys; now the first rewritten position is named, also when the whole chain is."""
+    use_keys(KEY_A)
+    log_accesses(guarded, CIKANDE, 5)
+    sealed(guarded)
+    replain(guarded, CIKANDE, start)
+    report = verify(guarded)
+    assert [(b["village_code"], b["position"], b["problem"]) for b in report["breaks"]] == [
+        (CIKANDE, start, "unkeyed")]
+
+
+def test_a_rewrite_that_keeps_the_key_ids_cannot_make_the_hashes(guarded, use_keys):
+    """Keeping each row's key id and recomputing the links without the key (SHA-256 over the
+    same bytes, or HMAC with a guessed key) breaks at the first rewritten row."""
+    use_keys(KEY_A)
+    log_accesses(guarded, CIKANDE, 4)
+    sealed(guarded)
+    chain = rows_of(guarded, CIKANDE)
+    previous = chain[0]["hash"]
+    for row in chain[1:]:
+        forged = {**row, "purpose": "resident.search"} if row["seq"] == 2 else row
+        previous = hashlib.sha256(previous.encode()
+                                  + audit.canonical(SERVICE, forged)).hexdigest()
+        tamper(guarded, "UPDATE audit_log SET purpose = :p, hash = :h WHERE id = :id",
+               p=forged["purpose"], h=previous, id=row["id"])
+    assert [(b["position"], b["problem"]) for b in verify(guarded)["breaks"]] == [
+        (2, "altered")]
+
+
+def test_plain_rows_of_before_keys_still_verify_and_are_anchored(guarded, use_keys):
+    use_keys("")  # sealed as before decision 0035
+    log_accesses(guarded, CIKANDE, 3)
+    log_accesses(guarded, BINONG, 2, start=10)
+    sealed(guarded)
+    assert verify(guarded)["intact"] and verify(guarded)["keyed_rows"] == 0
+
+    use_keys(KEY_A)  # the upgrade: a key configured; the sealer anchors both plain chains
+    assert sealed(guarded) == 2
+    log_accesses(guarded, CIKANDE, 1, start=3)
+    assert sealed(guarded) == 1
+    report = verify(guarded)
+    assert report["intact"] and report["unkeyed_chains"] == 0, report
+    cikande, binong = rows_of(guarded, CIKANDE), rows_of(guarded, BINONG)
+    assert [(r["action"], r["key_id"]) for r in cikande] == [
+        ("read", None)] * 3 + [("anchor", "2026a"), ("read", "2026a")]
+    assert [(r["action"], r["key_id"]) for r in binong] == [("read", None)] * 2 + [
+        ("anchor", "2026a")]
+    # an old plain row changed, its plain successors recomputed: the keyed anchor breaks
+    replain_upto = cikande[:3]
+    previous = audit.GENESIS
+    for row in replain_upto:
+        forged = {**row, "actor_username": "someone.else"} if row["seq"] == 2 else row
+        previous = audit.chain_hash(previous, SERVICE, forged)
+        tamper(guarded, "UPDATE audit_log SET actor_username = :u, hash = :h WHERE id = :id",
+               u=forged["actor_username"], h=previous, id=row["id"])
+    assert [(b["village_code"], b["position"], b["problem"])
+            for b in verify(guarded)["breaks"]] == [(CIKANDE, 4, "altered")]
+
+
+def test_keys_rotate_and_a_missing_key_is_named(guarded, use_keys):
+    use_keys(KEY_A)
+    log_accesses(guarded, CIKANDE, 2)
+    sealed(guarded)
+    use_keys(f"{KEY_B},{KEY_A}")  # a new key first, the old one kept for verifying
+    log_accesses(guarded, CIKANDE, 2, start=2)
+    sealed(guarded)
+    assert [r["key_id"] for r in rows_of(guarded, CIKANDE)] == ["2026a"] * 2 + ["2027b"] * 2
+    assert verify(guarded)["intact"]
+    use_keys(KEY_B)  # the old key dropped too early
+    assert [(b["position"], b["problem"]) for b in verify(guarded)["breaks"]] == [
+        (1, "unknown_key")]
+
+
+def test_without_the_key_a_plain_rewrite_would_pass(guarded, use_keys):
+    """What the key buys: with no keys configured, the same rewrite of a plain chain verifies
+    (decision 0032's limit), so the test above fails if the HMAC is dropped."""
+    use_keys("")
+    log_accesses(guarded, CIKANDE, 5)
+    sealed(guarded)
+    replain(guarded, CIKANDE, 3)
+    assert verify(guarded)["intact"]
+
+
+@pytest.mark.parametrize("text", ["nokey", "a:not base64!", "a:" + "QUJD", "x" * 17 + ":" +
+                                  KEY_A.split(":")[1], f"{KEY_A},{KEY_A}"])
+def test_a_malformed_keyring_is_refused(text):
+    with pytest.raises(audit.AuditKeyError):
+        audit.Keyring.parse(text)

@@ -93,3 +93,48 @@ def test_a_tampered_row_is_named_by_the_gateway_and_by_desa_audit_verify(every_g
     result = CliRunner().invoke(cli, ["audit", "verify"])
     assert result.exit_code == 0, result.output
     assert "BROKEN" not in result.output
+
+
+def test_a_chain_rewritten_without_the_key_is_named_by_desa_audit_verify(every_gw,
+                                                                        registry_engine):
+    """Decision 0035: someone with the database owner's rights changes a row and recomputes
+    every later hash with plain SHA-256 (all that decision 0032's chain asked for);
+    `desa audit verify` names the first rewritten position and exits 1."""
+    from services.common import audit
+    from services.common.tables import audit_log
+
+    gw = every_gw
+    me = gw.register(name="Ditulis Ulang")
+    gw.request("GET", f"/api/v1/residents/{me['nik']}", "officer_a")
+    position = sealed_entries(gw, me["nik"], 2)[0]["position"]
+    with registry_engine.connect() as conn:
+        chain = [dict(r) for r in conn.execute(
+            sa.select(audit_log).where(audit_log.c.village_code == VILLAGE_A,
+                                       audit_log.c.seq >= position - 1)
+            .order_by(audit_log.c.seq)).mappings()]
+    assert all(r["key_id"] for r in chain), "the suite seals with a key (DESA_AUDIT_KEYS)"
+
+    def write(rows: list[dict]) -> None:
+        with registry_engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+            for row in rows:
+                conn.execute(sa.update(audit_log).where(audit_log.c.id == row["id"]).values(
+                    purpose=row["purpose"], hash=row["hash"], key_id=row["key_id"]))
+            conn.exec_driver_sql("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only")
+
+    previous, forged = chain[0]["hash"], []
+    for row in chain[1:]:
+        fake = {**row, "key_id": None,
+                "purpose": "resident.search" if row["seq"] == position else row["purpose"]}
+        previous = fake["hash"] = audit.chain_hash(previous, "registry", fake)
+        forged.append(fake)
+    write(forged)
+    try:
+        result = CliRunner().invoke(cli, ["audit", "verify", "--service", "registry",
+                                          "--no-seal"])
+        assert result.exit_code == 1, result.output
+        assert f"registry village {VILLAGE_A} position {position}: unkeyed" in result.output
+    finally:
+        write(chain[1:])
+    result = CliRunner().invoke(cli, ["audit", "verify", "--service", "registry"])
+    assert result.exit_code == 0, result.output
