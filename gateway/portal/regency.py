@@ -66,6 +66,8 @@ def regency_village(code: str):
     counts = services().letters.letter_counts(year, None, code)
     row = next((r for r in readiness_rows(year, village["district_code"])
                 if r["code"] == code), None)
+    if row is not None:
+        with_potential([row])
     return web.page("regency/village.html", village=village, counts=counts, row=row,
                     year=year)
 

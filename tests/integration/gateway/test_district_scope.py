@@ -156,3 +156,6 @@ def test_the_regency_table_counts_tourism_sites_and_businesses_per_village(gw_al
         assert sum(cells) == int(re.search(rf'data-total="{total}">(\d+)<', html)[1])
     district = client.get(f"/kecamatan/{DISTRICT_A}").get_data(as_text=True)
     assert _village_cells(district, VILLAGE_A) == mine
+    drill_down = client.get(f"/kabupaten/desa/{VILLAGE_A}").get_data(as_text=True)
+    assert f'<dd data-count="tourism">{mine["tourism"]}</dd>' in drill_down
+    assert f'<dd data-count="businesses">{mine["businesses"]}</dd>' in drill_down
