@@ -39,9 +39,9 @@ pytestmark = pytest.mark.integration
 TAGS = ("letters", "potential", "potential-public")
 NIK = re.compile(rb"(?<!\d)\d{16}(?!\d)")
 POTENTIAL = Outbox("potential")
-# Parameters whose routes show nobody's personal data (photos, tourism, publications, QR
+# Parameters whose routes show nobody's personal data (photos, tourism, resources, publications, QR
 # tokens): a random id is enough, a 404 is accepted, and the answer must still show no NIK.
-NO_PERSONAL_DATA = {"site_id", "post_id", "album_id", "photo_id", "token"}
+NO_PERSONAL_DATA = {"site_id", "post_id", "album_id", "photo_id", "token", "resource_id"}
 # The village profile (vision, history, officials by name): 404 until one is written.
 MAY_BE_ABSENT = {"/api/v1/villages/{code}/profile", "/api/v1/public/villages/{code}/profile"}
 
