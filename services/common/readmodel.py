@@ -38,11 +38,14 @@ def upsert_statement(table: sa.Table, keys: tuple[str, ...],
     newer = sa.or_(table.c.source_updated_at.is_(None),
                    stmt.excluded.source_updated_at.is_(None),
                    stmt.excluded.source_updated_at >= table.c.source_updated_at)
+    # RETURNING, though nothing reads it: SQLAlchemy sends an executemany of an INSERT with
+    # ON CONFLICT as one multi-row INSERT ("insertmanyvalues") only when it returns rows;
+    # without, psycopg2 runs it once per row, a round trip each.
     return stmt.on_conflict_do_update(
         index_elements=list(keys), where=newer,
         set_={**{name: stmt.excluded[name] for name in values},
               "source_updated_at": stmt.excluded.source_updated_at,
-              "received_at": sa.func.now()})
+              "received_at": sa.func.now()}).returning(table.c[keys[0]])
 
 
 def _replaces(new: datetime | None, held: datetime | None) -> bool:
