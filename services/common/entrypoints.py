@@ -23,6 +23,7 @@ Two things nameko's own entrypoints do not do:
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -151,24 +152,54 @@ class EventBatch(list):
 
 
 class EventQueueConsumer(QueueConsumer):
-    """nameko's queue consumer for event queues only, on a connection of its own, with a
-    prefetch of its own (`DESA_EVENT_PREFETCH`) instead of `max_workers`: a batching handler
-    keeps one worker busy per queue, so the window of unacknowledged messages is what sets the
-    size of its batches, not the number of workers (decision 0097)."""
+    """nameko's queue consumer for one event queue, on a connection of its own, with a prefetch
+    of its own (`DESA_EVENT_PREFETCH`) instead of `max_workers`: a batching handler keeps one
+    worker busy per queue, so the window of unacknowledged messages sets the size of its
+    batches, not the number of workers. Its channel carries that one queue, so a batch is
+    acknowledged by one `multiple` ack of its last message (decision 0097)."""
+
+    def __init__(self, queue_key: str | None = None):
+        super().__init__()
+        self.queue_key = queue_key
+
+    @property
+    def sharing_key(self):
+        return (type(self), self.queue_key)
 
     @property
     def prefetch_count(self) -> int:
         return int(self.container.config.get(EVENT_PREFETCH_KEY, EVENT_PREFETCH))
 
+    def handle_message(self, provider, body, message):
+        # nameko spawns a thread per message to call the provider; the batching handler only
+        # queues the message and schedules its batch, never blocks, so it is called directly.
+        provider.handle_message(body, message)
+
+    def ack_messages(self, messages: list) -> None:
+        """Acknowledge `messages` (consecutive deliveries of this consumer's one queue): the
+        last of each channel with `multiple`, covering the earlier ones. Messages of a channel
+        that has closed meanwhile were already given back to the queue by the broker."""
+        last = {id(message.channel): message for message in messages}
+        for message in last.values():
+            if message.channel.connection:
+                with contextlib.suppress(ConnectionError):  # closing under us, as in nameko
+                    message.ack(multiple=True)
+
 
 class EventHandler(events.EventHandler):
     """nameko's event handler on the topology's queue, handing its messages to the service in
     batches: while one worker applies a batch, the messages that arrive meanwhile wait in
-    order, and the next worker takes all of them (up to `DESA_EVENT_BATCH`). Each message is
-    acknowledged once its batch's worker has returned. One batch per queue at a time keeps a
-    process applying a queue's events in the order they were delivered."""
+    order, and the next worker takes all of them (up to `DESA_EVENT_BATCH`). A batch's
+    messages are acknowledged once its worker has returned. One batch per queue at a time keeps
+    a process applying a queue's events in the order they were delivered."""
 
     queue_consumer = EventQueueConsumer()
+
+    def bind(self, container, method_name):
+        instance = super().bind(container, method_name)
+        # A queue consumer (a connection and channel) per event queue, not one per service.
+        instance.queue_consumer = EventQueueConsumer(method_name).bind(container)
+        return instance
 
     def setup(self):
         super().setup()
@@ -178,39 +209,40 @@ class EventHandler(events.EventHandler):
         self.queue = subscription.queue(_kind(self.container.config))
         self.batch_size = int(self.container.config.get(EVENT_BATCH_KEY, EVENT_BATCH))
         self.waiting: deque = deque()
-        self.busy = False
+        self.busy = False  # a batch is scheduled or being applied
 
     def handle_message(self, body, message):
         self.waiting.append((body, message))
-        if not self.busy:
-            self._next_batch()
+        self._schedule()
 
-    def _next_batch(self) -> None:
-        if self.busy or not self.waiting:
-            return
+    def _schedule(self) -> None:
+        if not self.busy and self.waiting:
+            self.busy = True
+            # In a thread of its own: spawning a worker waits while every worker is busy.
+            self.container.spawn_managed_thread(self._run_batch,
+                                                identifier=f"{self.method_name}.batch")
+
+    def _run_batch(self) -> None:
         taken = [self.waiting.popleft()
                  for _ in range(min(self.batch_size, len(self.waiting)))]
         messages = [message for _, message in taken]
-        self.busy = True
         try:
             self.container.spawn_worker(
                 self, (EventBatch(body for body, _ in taken),), {},
                 context_data=self.unpack_message_headers(messages[0]),
                 handle_result=partial(self._batch_done, messages))
         except ContainerBeingKilled:
-            self.busy = False
             for message in messages:
                 self.queue_consumer.requeue_message(message)
 
     def _batch_done(self, messages, worker_ctx, result=None, exc_info=None):
-        for message in messages:
-            self.handle_message_processed(message, result, exc_info)
+        if exc_info is not None and self.requeue_on_error:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+        else:
+            self.queue_consumer.ack_messages(messages)
         self.busy = False
-        if self.waiting:
-            # Not from this worker's thread: spawning may wait for a free worker, and this
-            # worker holds its own until it returns.
-            self.container.spawn_managed_thread(self._next_batch,
-                                                identifier=f"{self.method_name}.next_batch")
+        self._schedule()
         return result, exc_info
 
 

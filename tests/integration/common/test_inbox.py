@@ -1,6 +1,7 @@
 """Event consumers apply each event once, and park events that keep failing for replay."""
 from __future__ import annotations
 
+import subprocess
 import time
 import uuid
 
@@ -155,7 +156,7 @@ def applied_names(engine) -> list[str]:
 
 
 def test_a_burst_is_applied_in_batches_in_delivery_order_and_redelivered_changes_nothing(
-        kernel_db, container_factory, nameko_config_kernel, publish):
+        infra, kernel_db, container_factory, nameko_config_kernel, publish):
     container = container_factory(ThingCounter, nameko_config_kernel)
     container.start()
     burst = [thing(f"t{n:03d}", aggregate=f"a{n % 7}") for n in range(300)]
@@ -177,6 +178,22 @@ def test_a_burst_is_applied_in_batches_in_delivery_order_and_redelivered_changes
     assert applied_names(kernel_db)[-1] == marker["payload"]["name"]
     assert count(kernel_db, things) == 301
     assert count(kernel_db, dead_letters) == 0
+    # Every message acknowledged (a batch by one multiple ack of its last), none held.
+    wait_for(lambda: queue_depth(infra, ThingCounter) == (0, 0), timeout=15)
+
+
+def queue_depth(infra, service) -> tuple[int, int]:
+    """(ready, unacknowledged) messages of the service's one event queue, from the broker."""
+    [subscription] = subscriptions_of(service)
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", infra.vhost, "--no-table-headers", "name",
+         "messages_ready", "messages_unacknowledged"],
+        check=True, capture_output=True, text=True, timeout=60).stdout
+    for line in listed.splitlines():
+        name, ready, unacked = line.split()
+        if name == subscription.queue_name:
+            return int(ready), int(unacked)
+    raise AssertionError(f"{subscription.queue_name} not declared")
 
 
 def test_an_event_delivered_twice_in_one_batch_and_one_already_applied_are_skipped(kernel_db):
