@@ -12,6 +12,9 @@ SeaweedFS as the off-site backup store.
   run, a plain download (same parallelism, no decryption, no database) of the same backup
   objects: the restore should take at most twice as long. BENCH_BACKUP_PROFILE=1 prints a
   pyinstrument profile of the restore.
+  Beside the seconds, the CPU seconds each of them cost this process and each object store
+  (Linux /proc): on a shared machine the wall-clock ratio moves with the other processes' load,
+  the CPU ratio much less, and it tells whether the restore waits or works.
 """
 from __future__ import annotations
 
@@ -140,6 +143,21 @@ def _rpo(engines, store, documents) -> list[float]:
     return latencies
 
 
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of this process (every thread) and of `pids`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    times = os.times()
+    spent = {"python": times.user + times.system}
+    for name, pid in pids.items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        spent[name] = (int(fields[11]) + int(fields[12])) / tick
+    return spent
+
+
+def _cpu_since(before: dict[str, float], pids: dict[str, int]) -> dict[str, float]:
+    return {name: value - before[name] for name, value in _cpu(pids).items()}
+
+
 def _plain_download(store, names: list[str]) -> tuple[float, int]:
     began = time.perf_counter()
     with ThreadPoolExecutor(8) as pool:
@@ -227,15 +245,21 @@ def main() -> None:
         for obj in documents.client.list_objects(documents.bucket, recursive=True):
             documents.client.remove_object(documents.bucket, obj.object_name)
 
+        pids = {"backup store": weed.pid, "primary store": infra.weed_pid}
+        cpu_began = _cpu(pids)
         download_seconds, download_bytes = _plain_download(store, names)
+        download_cpu = _cpu_since(cpu_began, pids)
+        load_before = os.getloadavg()[0]
         profiler = None
         if os.environ.get("BENCH_BACKUP_PROFILE"):
             from pyinstrument import Profiler
             profiler = Profiler(async_mode="disabled")
             profiler.start()
+        cpu_began = _cpu(pids)
         began = time.perf_counter()
         reports = restore(services, [VILLAGE])
         restore_seconds = time.perf_counter() - began
+        restore_cpu = _cpu_since(cpu_began, pids)
         if profiler is not None:
             profiler.stop()
             print(profiler.output_text(show_all=False, timeline=False), flush=True)
@@ -264,6 +288,13 @@ def main() -> None:
               f"snapshot after: {restore_seconds - max(r.seconds for r in reports):.1f} s")
         print(f"restore / download = {restore_seconds / download_seconds:.2f} (goal <= 2); "
               f"{rows} rows, {docs} documents verified, {restored} residents back", flush=True)
+        for label, spent in (("download", download_cpu), ("restore", restore_cpu)):
+            print(f"  CPU seconds of the {label}: " + ", ".join(
+                f"{name} {value:.2f}" for name, value in spent.items()) +
+                f" (total {sum(spent.values()):.2f}; PostgreSQL not counted)")
+        print(f"  CPU restore / download = "
+              f"{sum(restore_cpu.values()) / sum(download_cpu.values()):.2f}; load average "
+              f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after", flush=True)
     finally:
         for engine in engines.values():
             engine.dispose()

@@ -76,6 +76,11 @@ class Infrastructure:
         seaweed.wait_ready(endpoint, ACCESS_KEY, SECRET_KEY, process=self._weed)
         return self
 
+    @property
+    def weed_pid(self) -> int | None:
+        """The process id of this run's SeaweedFS (benchmarks read its CPU time)."""
+        return self._weed.pid if self._weed is not None else None
+
     def database_url(self, service: str) -> str:
         return get_settings().database_url(service)
 
