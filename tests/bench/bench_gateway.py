@@ -7,7 +7,8 @@ BENCH_GATEWAY_CLIENTS threads each read that record (`GET /api/v1/residents/{nik
 officer's token, keep-alive) BENCH_GATEWAY_ROUNDS times, and the same number of threads call the
 echo through the gateway's RpcPool in this process: the floor an RPC-backed read stands on.
 Every read is authenticated, scoped, logged in the access log (the registry's read log) and
-answered with the whole record.
+answered with the whole record. `GET /healthz` read the same way shows what the HTTP layer alone
+(gunicorn, Flask, the security hooks) costs before a read reaches the broker.
 """
 from __future__ import annotations
 
@@ -178,6 +179,10 @@ def main() -> None:
 
         echo_ms, echo_rate = measure_threads(pool, CLIENTS, ROUNDS)
         read_ms, read_rate = read_concurrently("127.0.0.1", port, path, token, CLIENTS, ROUNDS)
+        # The HTTP layer alone (gunicorn, Flask, the security hooks; no token, no RPC): what a
+        # read pays before it reaches the broker.
+        http_ms, http_rate = read_concurrently("127.0.0.1", port, "/healthz", token, CLIENTS,
+                                               ROUNDS)
         echo2_ms, echo2_rate = measure_threads(pool, CLIENTS, ROUNDS)
         floor = (echo_rate + echo2_rate) / 2
 
@@ -189,6 +194,8 @@ def main() -> None:
         print(_row(f"pooled nameko RPC echo, {CLIENTS} threads (before)", echo_ms, echo_rate,
                    floor))
         print(_row("GET /api/v1/residents/{nik}, officer's token", read_ms, read_rate, floor))
+        print(_row("GET /healthz (HTTP alone: no token check, no RPC)", http_ms, http_rate,
+                   floor))
         print(_row(f"pooled nameko RPC echo, {CLIENTS} threads (after)", echo2_ms, echo2_rate,
                    floor))
         label = f"resident read through the gateway, {CLIENTS} clients"
