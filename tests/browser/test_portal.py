@@ -114,6 +114,16 @@ def _log_in_staff(context, platform, role: str, village_code: str | None = VILLA
     return page
 
 
+def _wait_for(page, expression: str, seconds: float = 15) -> None:
+    """Poll a JavaScript expression until it is true. Not `page.wait_for_function`: when its
+    first check is false it polls with an `eval` inside the page, which the portal's CSP
+    (`script-src 'none'`) refuses, so it failed whenever an image had not loaded yet."""
+    deadline = time.monotonic() + seconds
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {seconds} s: {expression}"
+        time.sleep(0.1)
+
+
 def _jpeg() -> dict:
     from PIL import Image
 
@@ -328,7 +338,7 @@ def test_an_officer_posts_news_that_the_village_website_shows(platform, browser,
     assert image.get_attribute("loading") == "lazy"
     assert image.get_attribute("src").endswith("/thumbnail")
     image.scroll_into_view_if_needed()
-    anyone.wait_for_function("document.querySelector('.photos img').naturalWidth > 0")
+    _wait_for(anyone, "document.querySelector('.photos img').naturalWidth > 0")
     assert anyone.evaluate("document.querySelector('.photos img').naturalWidth") <= 320
     anyone.screenshot(path=str(shots / "desa-berita.png"), full_page=True)
     anyone.context.close()
@@ -396,8 +406,8 @@ def test_an_officer_adds_a_business_with_a_photo_from_a_phone(platform, browser,
     image = card.locator("img").first
     assert image.get_attribute("loading") == "lazy"
     image.scroll_into_view_if_needed()
-    anyone.wait_for_function("[...document.querySelectorAll('[data-business] img')]"
-                             ".every(img => img.complete && img.naturalWidth > 0)")
+    _wait_for(anyone, "[...document.querySelectorAll('[data-business] img')]"
+                      ".every(img => img.complete && img.naturalWidth > 0)")
     assert NIK not in anyone.content()
     anyone.context.close()
 
