@@ -58,7 +58,23 @@ def registry_session() -> Iterator[tuple[Session, Outbox]]:
         yield session, Outbox("registry")
 
 
-@click.group()
+class _Commands(click.Group):
+    """Every command: a missing or malformed key (backups, audit) is a one-line error naming the
+    setting, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from services.common.audit import AuditKeyError
+        from services.common.backup.crypto import BackupKeyError
+
+        try:
+            return super().invoke(ctx)
+        except (BackupKeyError, AuditKeyError) as exc:
+            raise click.ClickException(
+                f"{exc}. The keys are configuration: `make run` keeps this machine's in "
+                "var/local.env (load it with `set -a; . var/local.env; set +a`).") from None
+
+
+@click.group(cls=_Commands)
 def cli() -> None:
     """Desa Digital operator commands."""
 

@@ -111,6 +111,23 @@ def test_buckets_twice_creates_the_documents_bucket(infra, monkeypatch):
         reset_settings()
 
 
+def test_a_command_without_its_backup_key_says_so_in_one_line(databases, monkeypatch):
+    from services.common.config import reset_settings
+
+    monkeypatch.setenv("DESA_BACKUP_KEYS", "")
+    reset_settings()
+    try:
+        result = CliRunner().invoke(cli, ["backup", "status"])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("Error: DESA_BACKUP_KEYS is empty")
+        assert "var/local.env" in result.output and "Traceback" not in result.output
+        assert not isinstance(result.exception, Exception) or isinstance(result.exception,
+                                                                          SystemExit)
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+
 def authenticate(username: str, password: str) -> dict:
     """Log in through the registry's own application function."""
     from services.common.service import unit_of_work
