@@ -111,13 +111,14 @@ def test_buckets_twice_creates_the_documents_bucket(infra, monkeypatch):
         reset_settings()
 
 
-def test_a_command_without_its_backup_key_says_so_in_one_line(databases, monkeypatch):
+@pytest.mark.parametrize("command", [["backup", "status"], ["backup", "snapshot"]])
+def test_a_command_without_its_backup_key_says_so_in_one_line(databases, monkeypatch, command):
     from services.common.config import reset_settings
 
     monkeypatch.setenv("DESA_BACKUP_KEYS", "")
     reset_settings()
     try:
-        result = CliRunner().invoke(cli, ["backup", "status"])
+        result = CliRunner().invoke(cli, command)
         assert result.exit_code == 1, result.output
         assert result.output.startswith("Error: DESA_BACKUP_KEYS is empty")
         assert "var/local.env" in result.output and "Traceback" not in result.output
