@@ -470,15 +470,7 @@ def test_main_pages_fit_a_phone_stay_small_and_pass_axe(platform, browser, villa
                        (camat, [f"/kecamatan/{DISTRICT}"])):
         for path in paths:
             who.goto(f"{platform.url}{path}")
-            width = who.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            if width[0] > width[1]:
-                failures.append(f"{path}: scrolls sideways ({width[0]} > {width[1]} px)")
-            who.add_script_tag(content=axe)
-            result = who.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            serious = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['target']}"
-                       for v in result["violations"] if v["impact"] in ("serious", "critical")]
-            if serious:
-                failures.append(f"{path}: {serious}")
+            failures.extend(_no_sideways_scroll_nor_serious_axe(who, axe))
     assert not failures, "\n".join(failures)
     office.context.close()
     camat.context.close()
