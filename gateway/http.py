@@ -22,6 +22,25 @@ def respond(data, status: int = 200) -> Response:
     return response
 
 
+def if_match() -> str | None:
+    """The version a change was made from: the `If-Match` header's ETag, unquoted. None when
+    absent or `*` (no check: the change applies to whatever is current)."""
+    value = request.headers.get("If-Match", "").strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    return None if value in ("", "*") else value
+
+
+def versioned(data, status: int = 200) -> Response:
+    """`respond`, with the record's version as its ETag (its `updated_at`): a client sends it
+    back as `If-Match` so that its change is refused (412) if someone saved in between."""
+    response = respond(data, status)
+    if isinstance(data, dict) and data.get("updated_at"):
+        response.headers["ETag"] = f'"{data["updated_at"]}"'
+    return response
+
+
 def json_body() -> dict:
     """The request body exactly as the client sent it.
 

@@ -37,7 +37,7 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # Pages the gateway renders itself (API docs) load their scripts from a CDN: no API CSP there.
 _DOC_PATHS = ("/api/v1/docs", "/api/v1/redoc")
 EXPOSED_HEADERS = ("X-Request-ID", "Retry-After", "Content-Disposition", "X-Content-SHA256",
-                   "Location")
+                   "Location", "ETag")
 
 
 BODY_LIMIT_EXTENSION = "x-desa-max-body-bytes"

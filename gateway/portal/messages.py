@@ -385,6 +385,13 @@ TRANSLATIONS: dict[str, str] = {
     "The owner is not a living resident ({}).": "Pemilik bukan penduduk yang masih hidup ({0}).",
     "The owner is not a resident of this village.": "Pemilik bukan penduduk desa ini.",
     # the platform
+    "{} was changed by someone else after you read it; read it again and repeat your change":
+        "Data ini sudah diubah orang lain setelah Anda membukanya. Isian Anda masih ada di "
+        "bawah: buka ulang halaman ini untuk melihat versi terbaru, atau simpan lagi untuk "
+        "menimpanya.",
+    "If-Match must be the ETag of the entry as read": "Versi data tidak dikenal; buka ulang "
+                                                       "halaman ini.",
+    "Not a version of this entry.": "Bukan versi data ini.",
     "The caller stopped waiting before the work was done; nothing was changed.":
         "Waktu tunggu habis sebelum pekerjaan selesai; tidak ada yang diubah.",
     "The database connection was lost; try again.": "Hubungan ke basis data terputus; coba lagi.",

@@ -144,12 +144,17 @@ def _save(kind: forms.Kind, entry_id: str | None):
     photos = checked_photos() if kind.photo_owner else []
     if entry_id is None:
         saved = getattr(potential, kind.create)(code, body, scope, acting)
-    else:
-        saved = getattr(potential, kind.change)(entry_id, body, scope, acting)
+    else:  # refused (412) if someone saved the entry after this form was opened
+        saved = getattr(potential, kind.change)(entry_id, body, scope, acting, _version())
     for photo in photos:
         store_photo(kind.photo_owner, saved["id"], photo, request.form.get("keterangan_foto",
                                                                            "").strip() or None)
     return saved
+
+
+def _version() -> str | None:
+    """The version of the entry the form was opened on (its hidden `versi` field)."""
+    return request.form.get("versi", "").strip() or None
 
 
 def _form_page(kind: forms.Kind, entry: dict | None, form: dict, errors: dict,
@@ -247,7 +252,7 @@ def office_profile():
         try:
             photos = checked_photos()
             potential.change_profile(code, forms.body_of(forms.PROFILE_FIELDS, request.form),
-                                     scope, acting)
+                                     scope, acting, _version())
             for photo in photos:
                 store_photo("profile", code, photo,
                             request.form.get("keterangan_foto", "").strip() or None)

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 
 from gateway import documents
 from gateway.auth import current_actor, requires, scope_for
-from gateway.http import json_body, respond
+from gateway.http import if_match, json_body, respond, versioned
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema
 from services.common import roles
@@ -23,7 +23,11 @@ from services.potential import images, schemas
 
 blp = Blueprint("potential", __name__, url_prefix="/api/v1",
                 description="Village potential: businesses (UMKM), organisations, tourism "
-                            "sites, resources, the village profile and publications.")
+                            "sites, resources, the village profile and publications. An entry "
+                            "read or changed answers with its version as ETag; send it back as "
+                            "If-Match with a change to have the change refused (412) when "
+                            "someone saved the entry in between (without If-Match the last "
+                            "save wins).")
 
 WRITERS = roles.POTENTIAL_EDITORS
 READERS = roles.POTENTIAL_READERS
@@ -75,9 +79,10 @@ def _created(method: str, code: str):
 
 
 def _changed(method: str, entity_id: str):
+    """A change of an entry, refused (412) when `If-Match` names a version no longer current."""
     actor, scope = _actor_scope()
-    return respond(getattr(services().potential, method)(entity_id, json_body(), scope,
-                                                         actor.as_dict()))
+    return versioned(getattr(services().potential, method)(entity_id, json_body(), scope,
+                                                           actor.as_dict(), if_match()))
 
 
 def _listed(method: str, code: str, schema: type[Schema]):
@@ -87,7 +92,7 @@ def _listed(method: str, code: str, schema: type[Schema]):
 
 def _read(method: str, entity_id: str):
     _, scope = _actor_scope()
-    return respond(getattr(services().potential, method)(entity_id, scope))
+    return versioned(getattr(services().potential, method)(entity_id, scope))
 
 
 # Reads of rows naming residents by NIK (owners, officers): the reader goes along and every
@@ -101,10 +106,13 @@ def _listed_personal(method: str, code: str, schema: type[Schema]):
 
 def _read_personal(method: str, entity_id: str):
     actor, scope = _actor_scope()
-    return respond(getattr(services().potential, method)(entity_id, scope, actor.as_dict()))
+    return versioned(getattr(services().potential, method)(entity_id, scope, actor.as_dict()))
 
 
 PHOTO_ERRORS = {"description": "Not an image (sniffed from the bytes).", "schema": ErrorSchema}
+STALE = {"description": "If-Match named a version of the entry that is no longer current: "
+                        "someone saved it in between; nothing was changed.",
+         "schema": ErrorSchema}
 
 # -- businesses ------------------------------------------------------------------------------
 
@@ -141,6 +149,7 @@ def get_business(business_id: str):
 @requires(*WRITERS)
 @blp.arguments(schemas.BusinessChange, error_status_code=400)
 @blp.response(200, schemas.Business)
+@blp.alt_response(412, **STALE)
 def change_business(data: dict, business_id: str):
     return _changed("change_business", business_id)
 
@@ -186,6 +195,7 @@ def get_organisation(org_id: str):
 @requires(*WRITERS)
 @blp.arguments(schemas.OrganisationChange, error_status_code=400)
 @blp.response(200, schemas.Organisation)
+@blp.alt_response(412, **STALE)
 def change_organisation(data: dict, org_id: str):
     return _changed("change_organisation", org_id)
 
@@ -221,6 +231,7 @@ def get_tourism_site(site_id: str):
 @requires(*WRITERS)
 @blp.arguments(schemas.TourismSiteChange, error_status_code=400)
 @blp.response(200, schemas.StaffTourismSite)
+@blp.alt_response(412, **STALE)
 def change_tourism_site(data: dict, site_id: str):
     return _changed("change_tourism_site", site_id)
 
@@ -266,6 +277,7 @@ def get_resource(resource_id: str):
 @requires(*WRITERS)
 @blp.arguments(schemas.ResourceChange, error_status_code=400)
 @blp.response(200, schemas.Resource)
+@blp.alt_response(412, **STALE)
 def change_resource(data: dict, resource_id: str):
     return _changed("change_resource", resource_id)
 
@@ -286,19 +298,20 @@ def remove_resource(resource_id: str):
 @blp.response(200, schemas.Profile)
 def get_profile(code: str):
     _, scope = _actor_scope(code)
-    return respond(services().potential.get_profile(code, scope))
+    return versioned(services().potential.get_profile(code, scope))
 
 
 @blp.route("/villages/<code>/profile", methods=["PATCH"])
 @requires(*WRITERS)
 @blp.arguments(schemas.ProfileChange, error_status_code=400)
 @blp.response(200, schemas.Profile)
+@blp.alt_response(412, **STALE)
 def change_profile(data: dict, code: str):
     """History, vision and mission, area, boundaries, officials (with a profile photo id), and
     the village's reference point (latitude, longitude) that places are checked against."""
     actor, scope = _actor_scope(code)
-    return respond(services().potential.change_profile(code, json_body(), scope,
-                                                       actor.as_dict()))
+    return versioned(services().potential.change_profile(code, json_body(), scope,
+                                                         actor.as_dict(), if_match()))
 
 
 @blp.route("/villages/<code>/profile/photos", methods=["POST"])
@@ -345,6 +358,7 @@ def get_post(post_id: str):
 @requires(*WRITERS)
 @blp.arguments(schemas.PostChange, error_status_code=400)
 @blp.response(200, schemas.Post)
+@blp.alt_response(412, **STALE)
 def change_post(data: dict, post_id: str):
     return _changed("change_post", post_id)
 
@@ -398,6 +412,7 @@ def get_album(album_id: str):
 @requires(*WRITERS)
 @blp.arguments(schemas.AlbumChange, error_status_code=400)
 @blp.response(200, schemas.Album)
+@blp.alt_response(412, **STALE)
 def change_album(data: dict, album_id: str):
     return _changed("change_album", album_id)
 
@@ -447,7 +462,9 @@ def list_follow_ups(query: dict, code: str):
 @blp.response(200, schemas.FollowUp)
 @blp.alt_response(409, schema=ErrorSchema, description="Already resolved.")
 def resolve_follow_up(data: dict, follow_up_id: str):
-    return _changed("resolve_follow_up", follow_up_id)
+    actor, scope = _actor_scope()
+    return respond(services().potential.resolve_follow_up(follow_up_id, json_body(), scope,
+                                                          actor.as_dict()))
 
 
 @blp.route("/regency/potential", methods=["GET"])

@@ -62,6 +62,14 @@ class Conflict(DesaError):
 
 
 @deserialize_to_instance
+class PreconditionFailed(DesaError):
+    """A change sent with the version its sender read (`If-Match`) while the record has changed
+    since: nothing was changed; read it again (HTTP 412)."""
+    code = "precondition_failed"
+    http_status = 412
+
+
+@deserialize_to_instance
 class Unprocessable(DesaError):
     """Well-formed input that the domain rules refuse (HTTP 422)."""
     code = "unprocessable"

@@ -39,8 +39,11 @@ class PotentialService(ServiceBase):
     @rpc
     @transaction
     def change_business(self, business_id: str, data: dict, scope: str | None,
-                        actor: dict) -> dict:
-        return businesses.change(self.db, self.outbox, business_id, data, scope, actor)
+                        actor: dict, if_match: str | None = None) -> dict:
+        """`if_match`: the version (`updated_at`) the change was made from, if the caller
+        wants a change of a newer version refused (412); likewise for every change_*."""
+        return businesses.change(self.db, self.outbox, business_id, data, scope, actor,
+                                 if_match)
 
     @rpc
     @transaction
@@ -66,8 +69,8 @@ class PotentialService(ServiceBase):
     @rpc
     @transaction
     def change_organisation(self, org_id: str, data: dict, scope: str | None,
-                            actor: dict) -> dict:
-        return organisations.change(self.db, self.outbox, org_id, data, scope, actor)
+                            actor: dict, if_match: str | None = None) -> dict:
+        return organisations.change(self.db, self.outbox, org_id, data, scope, actor, if_match)
 
     @rpc
     @transaction
@@ -93,8 +96,8 @@ class PotentialService(ServiceBase):
     @rpc
     @transaction
     def change_tourism_site(self, site_id: str, data: dict, scope: str | None,
-                            actor: dict) -> dict:
-        return tourism.change(self.db, self.outbox, site_id, data, scope, actor)
+                            actor: dict, if_match: str | None = None) -> dict:
+        return tourism.change(self.db, self.outbox, site_id, data, scope, actor, if_match)
 
     @rpc
     @transaction
@@ -116,8 +119,8 @@ class PotentialService(ServiceBase):
     @rpc
     @transaction
     def change_resource(self, resource_id: str, data: dict, scope: str | None,
-                        actor: dict) -> dict:
-        return resources.change(self.db, self.outbox, resource_id, data, scope, actor)
+                        actor: dict, if_match: str | None = None) -> dict:
+        return resources.change(self.db, self.outbox, resource_id, data, scope, actor, if_match)
 
     @rpc
     @transaction
@@ -143,9 +146,9 @@ class PotentialService(ServiceBase):
     @rpc
     @transaction
     def change_profile(self, village_code: str, data: dict, scope: str | None,
-                       actor: dict) -> dict:
+                       actor: dict, if_match: str | None = None) -> dict:
         return publications.change_profile(self.db, self.outbox, village_code, data, scope,
-                                           actor)
+                                           actor, if_match)
 
     @rpc
     @transaction
@@ -155,8 +158,10 @@ class PotentialService(ServiceBase):
 
     @rpc
     @transaction
-    def change_post(self, post_id: str, data: dict, scope: str | None, actor: dict) -> dict:
-        return publications.change_post(self.db, self.outbox, post_id, data, scope, actor)
+    def change_post(self, post_id: str, data: dict, scope: str | None, actor: dict,
+                    if_match: str | None = None) -> dict:
+        return publications.change_post(self.db, self.outbox, post_id, data, scope, actor,
+                                        if_match)
 
     @rpc
     def remove_post(self, post_id: str, scope: str | None, actor: dict) -> None:
@@ -185,8 +190,10 @@ class PotentialService(ServiceBase):
 
     @rpc
     @transaction
-    def change_album(self, album_id: str, data: dict, scope: str | None, actor: dict) -> dict:
-        return publications.change_album(self.db, self.outbox, album_id, data, scope, actor)
+    def change_album(self, album_id: str, data: dict, scope: str | None, actor: dict,
+                     if_match: str | None = None) -> dict:
+        return publications.change_album(self.db, self.outbox, album_id, data, scope, actor,
+                                         if_match)
 
     @rpc
     def remove_album(self, album_id: str, scope: str | None, actor: dict) -> None:

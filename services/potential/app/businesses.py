@@ -81,10 +81,11 @@ def register(session: Session, outbox: Outbox, village_code: str, data: dict,
 
 
 def change(session: Session, outbox: Outbox, business_id: str, data: dict, scope: str | None,
-           actor: dict) -> dict:
+           actor: dict, if_match: str | None = None) -> dict:
     records.check_editor(actor, "change businesses")
     changes = load(schemas.BusinessChange(), data)
-    business = records.load(session, Business, business_id, scope, "Business", lock=True)
+    business = records.load(session, Business, business_id, scope, "Business", lock=True,
+                            if_match=if_match)
     owners = {business.owner_nik, changes.get("owner_nik")}
     if changes.get("owner_nik", business.owner_nik) != business.owner_nik:
         domain.check_owner(records.resident_facts(session, changes["owner_nik"]),

@@ -57,10 +57,11 @@ def create(session: Session, outbox: Outbox, village_code: str, data: dict, scop
 
 
 def change(session: Session, outbox: Outbox, org_id: str, data: dict, scope: str | None,
-           actor: dict) -> dict:
+           actor: dict, if_match: str | None = None) -> dict:
     records.check_editor(actor, "change organisations")
     changes = load(schemas.OrganisationChange(), data)
-    org = records.load(session, Organisation, org_id, scope, "Organisation", lock=True)
+    org = records.load(session, Organisation, org_id, scope, "Organisation", lock=True,
+                       if_match=if_match)
     people = _people(org)
     records.apply_changes(org, changes, actor)
     records.audit_change(session, org.village_code, people | _people(org), actor,

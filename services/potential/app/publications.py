@@ -71,11 +71,13 @@ def get_profile(session: Session, village_code: str, scope: str | None = None,
 
 
 def change_profile(session: Session, outbox: Outbox, village_code: str, data: dict,
-                   scope: str | None, actor: dict) -> dict:
+                   scope: str | None, actor: dict, if_match: str | None = None) -> dict:
     records.check_editor(actor, "change the village profile")
     changes = load(schemas.ProfileChange(), data)
     records.check_village(village_code, scope)
     profile = session.get(Profile, village_code, with_for_update=True)
+    if profile is not None:
+        records.check_unchanged(profile, if_match, "Village profile")
     if profile is None:
         profile = Profile(village_code=village_code, boundaries={}, officials=[],
                           updated_at=clock.now())
@@ -131,10 +133,10 @@ def create_post(session: Session, outbox: Outbox, village_code: str, data: dict,
 
 
 def change_post(session: Session, outbox: Outbox, post_id: str, data: dict, scope: str | None,
-                actor: dict) -> dict:
+                actor: dict, if_match: str | None = None) -> dict:
     records.check_editor(actor, "change posts")
     changes = load(schemas.PostChange(), data)
-    post = records.load(session, Post, post_id, scope, "Post", lock=True)
+    post = records.load(session, Post, post_id, scope, "Post", lock=True, if_match=if_match)
     was_published = post.status == "published"
     for name, value in changes.items():
         setattr(post, name, value)
@@ -216,10 +218,11 @@ def create_album(session: Session, outbox: Outbox, village_code: str, data: dict
 
 
 def change_album(session: Session, outbox: Outbox, album_id: str, data: dict,
-                 scope: str | None, actor: dict) -> dict:
+                 scope: str | None, actor: dict, if_match: str | None = None) -> dict:
     records.check_editor(actor, "change albums")
     changes = load(schemas.AlbumChange(), data)
-    album = records.load(session, Album, album_id, scope, "Album", lock=True)
+    album = records.load(session, Album, album_id, scope, "Album", lock=True,
+                         if_match=if_match)
     records.apply_changes(album, changes, actor)
     session.flush()
     return events.emit_album(session, outbox, album_dict(session, album))

@@ -5,13 +5,14 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from services.common import audit, clock
-from services.common.errors import NotFound
+from services.common.errors import NotFound, PreconditionFailed, ValidationFailed
 from services.common.fields import VILLAGE_CODE_PATTERN
 from services.common.tenancy import check_scope, one_in_scope
 from services.potential import domain
@@ -82,10 +83,32 @@ def check_village(village_code: str, scope: str | None) -> None:
 
 
 def load(session: Session, model: type, entity_id: str, scope: str | None, what: str, *,
-         lock: bool = False):
-    """The row of `model` with this id if the caller's scope reaches its village, else 404."""
+         lock: bool = False, if_match: str | None = None):
+    """The row of `model` with this id if the caller's scope reaches its village, else 404;
+    with `if_match`, locked and refused unless it is still the version its caller read."""
     query = sa.select(model).where(model.id == as_uuid(entity_id, what))
-    return one_in_scope(session, query, scope, what, lock=lock)
+    entity = one_in_scope(session, query, scope, what, lock=lock or if_match is not None)
+    check_unchanged(entity, if_match, what)
+    return entity
+
+
+def check_unchanged(entity, if_match: str | None, what: str) -> None:
+    """Optimistic concurrency for an entry two people edit at once: a change sent with the
+    version it was made from (its `updated_at`, the API's ETag / `If-Match`, the office form's
+    hidden field) is refused with 412 when someone saved the entry since, instead of the last
+    save silently undoing the first. The caller holds the row's lock. No version sent: no check
+    (the API's clients that do not send `If-Match` keep working)."""
+    if if_match is None:
+        return
+    try:
+        seen = datetime.fromisoformat(if_match)
+    except ValueError:
+        raise ValidationFailed("If-Match must be the ETag of the entry as read",
+                               fields={"if_match": ["Not a version of this entry."]}) from None
+    current = entity.updated_at if entity is not None else None
+    if current is None or seen != current:
+        raise PreconditionFailed(f"{what} was changed by someone else after you read it; "
+                                 f"read it again and repeat your change")
 
 
 def district_of(village_code: str) -> str:

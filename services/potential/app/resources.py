@@ -34,10 +34,11 @@ def create(session: Session, outbox: Outbox, village_code: str, data: dict, scop
 
 
 def change(session: Session, outbox: Outbox, resource_id: str, data: dict, scope: str | None,
-           actor: dict) -> dict:
+           actor: dict, if_match: str | None = None) -> dict:
     records.check_editor(actor, "change resources")
     changes = load(schemas.ResourceChange(), data)
-    resource = records.load(session, Resource, resource_id, scope, "Resource", lock=True)
+    resource = records.load(session, Resource, resource_id, scope, "Resource", lock=True,
+                            if_match=if_match)
     for name, value in changes.items():
         setattr(resource, name, value)
     domain.check_units(resource.kind, resource.unit)

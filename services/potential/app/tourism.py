@@ -50,10 +50,11 @@ def create(session: Session, outbox: Outbox, village_code: str, data: dict, scop
 
 
 def change(session: Session, outbox: Outbox, site_id: str, data: dict, scope: str | None,
-           actor: dict) -> dict:
+           actor: dict, if_match: str | None = None) -> dict:
     records.check_editor(actor, "change tourism sites")
     changes = load(schemas.TourismSiteChange(), data)
-    site = records.load(session, TourismSite, site_id, scope, "Tourism site", lock=True)
+    site = records.load(session, TourismSite, site_id, scope, "Tourism site", lock=True,
+                        if_match=if_match)
     records.apply_changes(site, changes, actor)
     return _save(session, outbox, site)
 

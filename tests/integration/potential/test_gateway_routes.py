@@ -120,6 +120,62 @@ def test_register_read_change_and_list_a_business(api, owner):
     assert [b["id"] for b in listed.get_json()["items"]] == [made["id"]]
 
 
+def test_a_change_made_from_an_old_version_is_refused_not_lost(api, owner):
+    """Two officers open the same business; the second save, made from the version before the
+    first one's, is 412 with nothing changed instead of silently undoing the first."""
+    made = _business(api, owner)
+    path = f"/businesses/{made['id']}"
+    read = api.call("GET", path, "officer")
+    etag = read.headers["ETag"]
+    assert etag == f'"{made["updated_at"]}"'
+    first = api.call("PATCH", path, "head", json={"workers": 7}, headers={"If-Match": etag})
+    assert first.status_code == 200, first.get_json()
+    assert first.headers["ETag"] != etag and first.get_json()["workers"] == 7
+    stale = api.call("PATCH", path, "officer", json={"workers": 2},
+                     headers={"If-Match": etag})
+    assert stale.status_code == 412, stale.get_json()
+    assert stale.get_json()["error"]["code"] == "precondition_failed"
+    assert api.call("GET", path, "officer").get_json()["workers"] == 7
+    again = api.call("PATCH", path, "officer", json={"workers": 2},
+                     headers={"If-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and again.get_json()["workers"] == 2
+    # without If-Match (or with *) the last save wins, as before
+    assert api.call("PATCH", path, "officer", json={"workers": 3}).status_code == 200
+    assert api.call("PATCH", path, "officer", json={"workers": 4},
+                    headers={"If-Match": "*"}).status_code == 200
+    garbage = api.call("PATCH", path, "officer", json={"workers": 5},
+                       headers={"If-Match": '"yesterday"'})
+    assert garbage.status_code == 400
+    assert api.call("GET", path, "officer").get_json()["workers"] == 4
+
+
+@pytest.mark.parametrize("kind", ["tourism-sites", "organisations", "resources", "albums",
+                                  "posts", "profile"])
+def test_every_editable_kind_refuses_an_old_version(api, kind):
+    if kind == "profile":
+        path = f"/villages/{VILLAGE}/profile"
+        made = api.call("PATCH", path, "officer", json={"vision": "Maju"}).get_json()
+        change = {"vision": "Maju bersama"}
+    else:
+        body = {"tourism-sites": {"name": "Curug", "category": "alam",
+                                  "development_class": "rintisan"},
+                "organisations": {"type": "PKK", "name": "PKK Melati"},
+                "resources": {"kind": "livestock", "name": "Sapi", "quantity": 12,
+                              "unit": "ekor", "year": 2025},
+                "albums": {"title": "Panen raya"},
+                "posts": {"title": "Kerja bakti", "body": "Minggu pagi."}}[kind]
+        made = api.call("POST", f"/villages/{VILLAGE}/{kind}", "officer", json=body)
+        assert made.status_code == 201, made.get_json()
+        made = made.get_json()
+        path = f"/{kind}/{made['id']}"
+        change = {"name": "Baru"} if "name" in body else {"title": "Baru"}
+    old = f'"{made["updated_at"]}"'
+    assert api.call("PATCH", path, "head", json=change,
+                    headers={"If-Match": old}).status_code == 200
+    refused = api.call("PATCH", path, "officer", json=change, headers={"If-Match": old})
+    assert refused.status_code == 412, refused.get_json()
+
+
 def test_who_may_do_what(api, owner):
     made = _business(api, owner)
     path = f"/businesses/{made['id']}"

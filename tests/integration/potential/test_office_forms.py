@@ -219,6 +219,42 @@ def _resident_cookie(client) -> None:
     client.set_cookie("desa_sesi", token)
 
 
+def test_two_people_editing_one_entry_do_not_undo_each_other(api, owner):
+    """Officer and head open the same business; the head saves first. The officer's save, made
+    from the page opened before, is refused with the reason in Indonesian and the typed input
+    kept; saving again (now from the current version) goes through deliberately."""
+    tag = uuid.uuid4().hex[:6]
+    made = api.call("POST", f"/villages/{VILLAGE}/businesses", "officer",
+                    json=routes.business_data(owner["nik"], name=f"Emping {tag}"))
+    business_id = made.get_json()["id"]
+    edit = f"/kantor/potensi/usaha/{business_id}"
+    officer, officer_csrf = _session(api, "officer")
+    head, head_csrf = _session(api, "head")
+    opened = officer.get(edit).get_data(as_text=True)
+    version = re.search(r'name="versi" value="([^"]+)"', opened)[1]
+    assert version == made.get_json()["updated_at"]
+    assert head.get(edit).status_code == 200
+    assert head.post(edit, content_type=MULTIPART, data=_business_form(
+        head_csrf, owner["nik"], f"Emping {tag}", workers="9",
+        versi=version)).status_code == 303
+
+    refused = officer.post(edit, content_type=MULTIPART, data=_business_form(
+        officer_csrf, owner["nik"], f"Emping {tag} Bu Siti", workers="4", versi=version))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400, html[:500]
+    assert "sudah diubah orang lain" in html
+    assert _value(html, "name") == f"Emping {tag} Bu Siti" and _value(html, "workers") == "4"
+    held = api.call("GET", f"/businesses/{business_id}", "officer").get_json()
+    assert held["workers"] == 9 and held["name"] == f"Emping {tag}"
+
+    current = re.search(r'name="versi" value="([^"]+)"', html)[1]
+    assert current == held["updated_at"] != version
+    again = officer.post(edit, content_type=MULTIPART, data=_business_form(
+        officer_csrf, owner["nik"], f"Emping {tag} Bu Siti", workers="4", versi=current))
+    assert again.status_code == 303, again.get_data(as_text=True)[:500]
+    assert api.call("GET", f"/businesses/{business_id}", "officer").get_json()["workers"] == 4
+
+
 def test_each_role_gets_only_what_it_may(api, owner):
     officer, csrf = _session(api, "officer")
     tag = uuid.uuid4().hex[:6]
