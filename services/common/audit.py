@@ -271,6 +271,30 @@ def seal_batch(session: Session, service: str, limit: int = SEAL_BATCH) -> int:
 
 _anchored: set[tuple] = set()
 
+# Each chain's newest sealed row's key id, one index probe per village on ix_audit_log_chain:
+# a skip scan (the recursive part walks the distinct village codes, NULL's chain apart, as
+# btree sorts it last), not a DISTINCT ON that reads every sealed row (5 million rows: 12-15 s
+# against 28 ms, measured; it runs at each process's first seal).
+CHAIN_HEADS = sa.text("""
+WITH RECURSIVE villages AS (
+    (SELECT village_code FROM audit_log
+      WHERE seq IS NOT NULL AND village_code IS NOT NULL ORDER BY village_code LIMIT 1)
+    UNION ALL
+    SELECT (SELECT a.village_code FROM audit_log a
+             WHERE a.seq IS NOT NULL AND a.village_code > villages.village_code
+             ORDER BY a.village_code LIMIT 1)
+      FROM villages WHERE villages.village_code IS NOT NULL
+)
+SELECT village_code, (SELECT a.key_id FROM audit_log a
+                       WHERE a.village_code = villages.village_code AND a.seq IS NOT NULL
+                       ORDER BY a.seq DESC LIMIT 1) AS key_id
+  FROM villages WHERE village_code IS NOT NULL
+UNION ALL
+SELECT NULL, key_id FROM (SELECT key_id FROM audit_log
+                           WHERE village_code IS NULL AND seq IS NOT NULL
+                           ORDER BY seq DESC LIMIT 1) AS regency
+""")
+
 
 def anchor_unkeyed(session: Session, service: str) -> int:
     """Append an anchor row to every chain whose newest sealed row has a plain hash (the
@@ -281,9 +305,7 @@ def anchor_unkeyed(session: Session, service: str) -> int:
     done = (service, str(session.get_bind().url), keys.current)
     if keys.current is None or done in _anchored:
         return 0
-    heads = session.execute(sa.text(
-        "SELECT DISTINCT ON (village_code) village_code, key_id FROM audit_log "
-        "WHERE seq IS NOT NULL ORDER BY village_code, seq DESC")).all()
+    heads = session.execute(CHAIN_HEADS).all()
     plain = [village for village, key_id in heads if key_id is None]
     if plain:
         session.execute(sa.insert(audit_log), [

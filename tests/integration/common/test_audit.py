@@ -313,3 +313,31 @@ def test_without_the_key_a_plain_rewrite_would_pass(guarded, use_keys):
 def test_a_malformed_keyring_is_refused(text):
     with pytest.raises(audit.AuditKeyError):
         audit.Keyring.parse(text)
+
+
+def test_chain_heads_come_from_an_index_skip_scan_that_misses_no_chain(guarded, use_keys):
+    """`CHAIN_HEADS` (one index probe per village) finds every chain's newest sealed row's key,
+    the chain of rows without a village included, exactly as a DISTINCT ON over every row."""
+    everything = sa.text("SELECT DISTINCT ON (village_code) village_code, key_id FROM audit_log "
+                         "WHERE seq IS NOT NULL ORDER BY village_code, seq DESC")
+
+    def heads() -> tuple[list, list]:
+        with Session(guarded) as session:
+            return (sorted(map(tuple, session.execute(audit.CHAIN_HEADS)), key=str),
+                    sorted(map(tuple, session.execute(everything)), key=str))
+
+    use_keys("")
+    log_accesses(guarded, CIKANDE, 3)
+    log_accesses(guarded, BINONG, 2, start=10)
+    log_accesses(guarded, None, 2, start=20)
+    assert heads() == ([], [])
+    sealed(guarded)
+    found, expected = heads()
+    assert found == expected == sorted([(CIKANDE, None), (BINONG, None), (None, None)], key=str)
+    use_keys(KEY_A)
+    assert sealed(guarded) == 3  # each plain chain anchored, the village-less one too
+    log_accesses(guarded, "36.04.15.2003", 1, start=30)
+    sealed(guarded)
+    found, expected = heads()
+    assert found == expected and len(found) == 4
+    assert {key_id for _, key_id in found} == {"2026a"}
