@@ -321,6 +321,70 @@ def account_create(role: str, village_code: str | None, district_code: str | Non
     click.echo(json.dumps(created))
 
 
+def _account_call(fn, *args, **kwargs):
+    """Run an account function of registry in one transaction; a refusal is a one-line error."""
+    from services.common.errors import DesaError
+
+    try:
+        with registry_session() as (session, _outbox):
+            return fn(session, *args, **kwargs)
+    except DesaError as exc:
+        detail = f" {json.dumps(exc.fields)}" if exc.fields else ""
+        raise click.ClickException(f"{exc.message}{detail}") from exc
+
+
+@account.command("list")
+@click.option("--village", "village_code", default=None, help="Only this village's accounts.")
+@click.option("--role", default=None, type=click.Choice(roles.ACCOUNTS))
+@click.option("--disabled/--active", "disabled", default=None,
+              help="Only disabled (or only active) accounts.")
+@click.option("--search", "q", default=None, help="Part of the username.")
+def account_list(village_code: str | None, role: str | None, disabled: bool | None,
+                 q: str | None) -> None:
+    """Every staff account (one JSON line each): username, role, village or district, active."""
+    from services.registry.app.accounts import list_accounts
+
+    page = 1
+    while True:
+        listing = _account_call(list_accounts, CLI_ACTOR, village_code=village_code, role=role,
+                                active=None if disabled is None else not disabled, q=q,
+                                page=page, per_page=100)
+        for item in listing["items"]:
+            click.echo(json.dumps(item))
+        if page * listing["per_page"] >= listing["total"]:
+            break
+        page += 1
+
+
+@account.command("disable")
+@click.argument("username")
+def account_disable(username: str) -> None:
+    """The account can no longer log in; a token it holds expires within
+    DESA_TOKEN_TTL_SECONDS at the latest."""
+    from services.registry.app.accounts import set_active
+
+    click.echo(json.dumps(_account_call(set_active, username, False, CLI_ACTOR)))
+
+
+@account.command("enable")
+@click.argument("username")
+def account_enable(username: str) -> None:
+    """The account may log in again; its failed logins and lock are cleared."""
+    from services.registry.app.accounts import set_active
+
+    click.echo(json.dumps(_account_call(set_active, username, True, CLI_ACTOR)))
+
+
+@account.command("reset-password")
+@click.argument("username")
+def account_reset_password(username: str) -> None:
+    """Print a one-time temporary password (shown once, only its hash is kept); clears the
+    account's failed logins and lock."""
+    from services.registry.app.accounts import reset_password
+
+    click.echo(json.dumps(_account_call(reset_password, username, CLI_ACTOR)))
+
+
 # -- relay ---------------------------------------------------------------------------------------
 @cli.command()
 def relay() -> None:

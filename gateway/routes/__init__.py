@@ -1,4 +1,5 @@
 """Every blueprint of the gateway: adding a service's routes is one module and one line here."""
+from gateway.routes.accounts import blp as accounts
 from gateway.routes.audit import blp as audit
 from gateway.routes.auth import blp as auth
 from gateway.routes.families import blp as families
@@ -11,4 +12,4 @@ from gateway.routes.residents import blp as residents
 from gateway.routes.villages import blp as villages
 
 BLUEPRINTS = [health, auth, villages, residents, families, letters, finance, potential,
-              potential_public, audit]
+              potential_public, audit, accounts]

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import Blueprint
 
-from gateway.auth import issue_token, public
+from gateway.auth import current_actor, issue_token, public, requires
 from gateway.http import app_settings, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, TokenSchema
 from gateway.security import body_limit, rate_limit
-from services.registry.schemas.accounts import Login
+from services.common import roles
+from services.registry.schemas.accounts import Login, PasswordChange
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth",
                 description="Log in and receive a short-lived bearer token.")
@@ -46,3 +47,21 @@ def login(credentials: dict):
     return respond({"access_token": token, "token_type": "Bearer", "expires_in": ttl,
                     "role": identity["role"], "village_code": identity.get("village_code"),
                     "district_code": identity.get("district_code")})
+
+
+@blp.route("/password", methods=["POST"])
+@requires(*roles.STAFF)
+@body_limit(LOGIN_MAX_BYTES)
+@blp.arguments(PasswordChange, error_status_code=400)
+@blp.response(204)
+@blp.alt_response(400, schema=ErrorSchema,
+                  description="A wrong current password (`fields.current_password`; counted "
+                              "like a failed login) or a new one that breaks the rules.")
+@blp.alt_response(429, schema=ErrorSchema, description="Locked after repeated failures.")
+def change_password(change: dict):
+    """A staff user changes their own password; the current one is required. Tokens already
+    issued stay valid until they expire."""
+    actor = current_actor()
+    services().registry.change_password(actor.username, change["current_password"],
+                                        change["new_password"], request.remote_addr)
+    return "", 204

@@ -46,3 +46,12 @@ FINANCE_READERS = (*VILLAGE_STAFF, REGENCY_ADMIN)
 POTENTIAL_EDITORS = (OFFICER, SECRETARY, HEAD)
 # Who reads a village's potential with its personal data (owners' NIKs).
 POTENTIAL_READERS = (*VILLAGE_STAFF, REGENCY_ADMIN)
+# Who manages staff accounts through the API, and the roles each of them manages: a head the
+# office staff of their own village, the regency admin every village's staff and the district
+# admins. Operators (and regency admins) are managed with the `desa account` command only.
+ACCOUNT_MANAGERS = (HEAD, REGENCY_ADMIN)
+MANAGED_ROLES = {
+    HEAD: (OFFICER, SECRETARY, TREASURER),
+    REGENCY_ADMIN: (*VILLAGE_STAFF, DISTRICT_ADMIN),
+    OPERATOR: ACCOUNTS,  # the `desa account` command
+}

@@ -26,6 +26,14 @@ class WrongCredentials(rules.LoginRefused):
     """Wrong login name or secret (the failure is counted)."""
 
 
+class WrongCurrentPassword(rules.InvalidValue):
+    """A password change with a wrong current password: counted like a failed login (HTTP 400
+    at `current_password`, so a stolen token cannot guess the password without a lock-out)."""
+
+    field = "current_password"
+    keeps_changes = True
+
+
 class LoginLocked(rules.LoginLocked):
     """Too many failures for this login name or address: refused until the lock passes."""
 

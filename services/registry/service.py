@@ -128,6 +128,44 @@ class RegistryService(ServiceBase):
 
     @rpc
     @transaction
+    def list_accounts(self, actor: dict, village_code: str | None = None,
+                      role: str | None = None, active: bool | None = None,
+                      q: str | None = None, page: int = 1, per_page: int = 20) -> dict:
+        return accounts.list_accounts(self.db, actor, village_code=village_code, role=role,
+                                      active=active, q=q, page=page, per_page=per_page)
+
+    @rpc
+    @transaction
+    def get_account(self, username: str, actor: dict) -> dict:
+        return accounts.get_account(self.db, username, actor)
+
+    @rpc
+    @transaction
+    @runs_every_time
+    def create_managed_account(self, data: dict, actor: dict) -> dict:
+        return accounts.create_managed_account(self.db, data, actor)
+
+    @rpc
+    @transaction
+    def set_account_active(self, username: str, active: bool, actor: dict) -> dict:
+        return accounts.set_active(self.db, username, active, actor)
+
+    @rpc
+    @transaction
+    @runs_every_time
+    def reset_account_password(self, username: str, actor: dict) -> dict:
+        return accounts.reset_password(self.db, username, actor)
+
+    @rpc
+    @transaction
+    @runs_every_time
+    def change_password(self, username: str, current_password: str, new_password: str,
+                        source: str | None = None) -> None:
+        accounts.change_password(self.db, username, current_password, new_password, source,
+                                 lockout.Policy.from_settings(get_settings()))
+
+    @rpc
+    @transaction
     @runs_every_time
     def authenticate_password(self, username: str, password: str,
                               source: str | None = None) -> dict:

@@ -14,16 +14,32 @@ from eventlet import tpool
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.common import clock, roles
-from services.common.errors import Conflict, Unprocessable, ValidationFailed
+from services.common import audit, clock, roles
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    ValidationFailed,
+)
 from services.common.fields import load
+from services.common.pagination import fetch_page
 from services.registry import domain, lockout, models
 from services.registry.app import records
 from services.registry.models import LoginFailure, Resident, Village
-from services.registry.schemas.accounts import Account, AccountCreate, Principal
+from services.registry.schemas.accounts import (
+    Account,
+    AccountCreate,
+    AccountDetails,
+    AccountListArgs,
+    AccountRef,
+    PasswordChange,
+    Principal,
+)
 
 _hasher = PasswordHasher()
 _ACCOUNT = Account()
+_DETAILS = AccountDetails()
 _PRINCIPAL = Principal()
 
 
@@ -96,7 +112,165 @@ def create_account(session: Session, role: str, username: str, password: str,
                              created_at=clock.now(), created_by=records.actor_name(actor))
     session.add(account)
     session.flush()
+    _audit(session, account, actor, "created")
     return _ACCOUNT.dump(account)
+
+
+# -- managing accounts (decision 0100) -----------------------------------------------------------
+# A head manages the office staff of their own village, the regency admin every village's staff
+# and the district admins, the operator (`desa account`) every account: roles.MANAGED_ROLES.
+# What an actor may not manage does not exist for them (404), as another village's records.
+# Account changes are not events (no service keeps a copy of accounts); the audit log has them,
+# subject `account:<id>` in the account's village chain (the regency chain for the others).
+def _audit(session: Session, account: models.Account, actor: dict | None, what: str) -> None:
+    audit.record(session, [(f"account:{account.id}", account.village_code)], actor=actor or {},
+                 action=audit.CHANGE, purpose=f"account.{what}")
+
+
+def _managed(actor: dict | None) -> tuple[tuple[str, ...], str | None]:
+    """(roles the actor manages, the village they are bound to or None)."""
+    actor = actor or {}
+    managed = roles.MANAGED_ROLES.get(actor.get("role"))
+    if not managed:
+        raise Forbidden("Your role may not manage accounts.")
+    village = actor.get("village_code") if actor.get("role") in roles.VILLAGE_BOUND else None
+    if actor.get("role") in roles.VILLAGE_BOUND and not village:
+        raise Forbidden("Your role may not manage accounts.")
+    return managed, village
+
+
+def _visible(actor: dict | None):
+    """The WHERE clause of the accounts the actor manages."""
+    managed, village = _managed(actor)
+    clause = models.Account.role.in_(managed)
+    if village is not None:
+        clause = sa.and_(clause, models.Account.village_code == village)
+    return clause
+
+
+def _account(session: Session, username: str, actor: dict | None,
+             lock: bool = False) -> models.Account:
+    username = load(AccountRef(), {"username": (username or "").strip().lower()})["username"]
+    query = sa.select(models.Account).where(models.Account.username == username,
+                                            _visible(actor))
+    if lock:
+        query = query.with_for_update()
+    account = session.scalar(query)
+    if account is None:
+        raise NotFound(f"No account {username}")
+    return account
+
+
+def _yours(username: str, actor: dict | None) -> bool:
+    """Whether the account named is the actor's own (checked before anything else, so the
+    refusal is the same whoever you are)."""
+    return bool((actor or {}).get("username")) and (
+        (actor or {}).get("username") == (username or "").strip().lower())
+
+
+def _clear_failures(session: Session, username: str) -> None:
+    session.execute(sa.delete(LoginFailure).where(
+        LoginFailure.key == lockout.key(lockout.ACCOUNT, username)))
+
+
+def list_accounts(session: Session, actor: dict | None, **filters) -> dict:
+    args = load(AccountListArgs(), {k: v for k, v in filters.items() if v is not None})
+    query = sa.select(models.Account).where(_visible(actor)).order_by(
+        models.Account.village_code.nulls_first(), models.Account.role,
+        models.Account.username)
+    if args["village_code"]:
+        query = query.where(models.Account.village_code == args["village_code"])
+    if args["role"]:
+        query = query.where(models.Account.role == args["role"])
+    if args["active"] is not None:
+        query = query.where(models.Account.active.is_(args["active"]))
+    if args["q"]:
+        pattern = args["q"].strip().lower().replace("\\", "\\\\").replace(
+            "%", "\\%").replace("_", "\\_")
+        query = query.where(models.Account.username.like(f"%{pattern}%", escape="\\"))
+    items, total = fetch_page(session, query, args["page"], args["per_page"])
+    return {"items": _DETAILS.dump(items, many=True), "total": total, "page": args["page"],
+            "per_page": args["per_page"]}
+
+
+def get_account(session: Session, username: str, actor: dict | None) -> dict:
+    return _DETAILS.dump(_account(session, username, actor))
+
+
+def create_managed_account(session: Session, data: dict, actor: dict | None) -> dict:
+    """An account created by its manager: a role they manage, in their own village (a head)."""
+    managed, village = _managed(actor)
+    payload = load(AccountCreate(), data)
+    if payload["role"] not in managed:
+        raise Forbidden(f"Your role may not create {payload['role']} accounts.",
+                        fields={"role": [f"Not one of {', '.join(managed)}."]})
+    if village is not None and payload["village_code"] != village:
+        raise Forbidden("You may only act in your own village.",
+                        fields={"village_code": ["Not your village."]})
+    created = create_account(session, payload["role"], payload["username"], payload["password"],
+                             payload["village_code"], actor, payload["district_code"])
+    return get_account(session, created["username"], actor)
+
+
+def set_active(session: Session, username: str, active: bool, actor: dict | None) -> dict:
+    """Disable (they can no longer log in; a token already issued lives out its TTL at most) or
+    enable an account. Enabling clears the username's login failures. Nobody disables
+    themself."""
+    if not active and _yours(username, actor):
+        raise Forbidden("You may not disable your own account.")
+    account = _account(session, username, actor, lock=True)
+    if account.active != active:
+        account.active = active
+        _audit(session, account, actor, "enabled" if active else "disabled")
+    if active:
+        _clear_failures(session, account.username)
+    return _DETAILS.dump(account)
+
+
+def reset_password(session: Session, username: str, actor: dict | None) -> dict:
+    """A one-time temporary password, returned once (only its hash is kept); clears the
+    username's login failures and lock. Your own password you change with the current one."""
+    if _yours(username, actor):
+        raise Forbidden("Change your own password with your current one, not by a reset.")
+    account = _account(session, username, actor, lock=True)
+    password = secrets.token_urlsafe(12)  # 16 characters, 96 random bits
+    account.password_hash = hash_secret(password)
+    _clear_failures(session, account.username)
+    _audit(session, account, actor, "password_reset")
+    return {"username": account.username, "password": password}
+
+
+def change_password(session: Session, username: str, current_password: str,
+                    new_password: str, source: str | None = None,
+                    policy: lockout.Policy | None = None) -> None:
+    """A staff user's own new password. A wrong current password counts as a failed login of
+    the username (and the address) and locks the same way; a disabled account is refused."""
+    username = (username or "").strip().lower()
+    payload = load(PasswordChange(), {"current_password": current_password,
+                                      "new_password": new_password})
+    found: list[models.Account] = []
+
+    def attempt() -> dict | None:
+        account = session.scalar(sa.select(models.Account).where(
+            models.Account.username == username).with_for_update())
+        valid = verify_secret(account.password_hash if account else _dummy_hash(),
+                              payload["current_password"])
+        if account is None or not valid or not account.active:
+            return None
+        found.append(account)
+        return {}
+
+    try:
+        _login(session, lockout.ACCOUNT, username, source, policy or lockout.Policy(), attempt)
+    except lockout.WrongCredentials as exc:
+        if exc.message.endswith("locked for a while"):
+            raise lockout.WrongCurrentPassword(
+                "The current password is wrong; locked for a while") from None
+        raise lockout.WrongCurrentPassword("The current password is wrong") from None
+    account = found[0]
+    account.password_hash = hash_secret(payload["new_password"])
+    _audit(session, account, {"role": account.role, "username": account.username},
+           "password_changed")
 
 
 # -- lock-out ------------------------------------------------------------------------------------

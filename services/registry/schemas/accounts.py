@@ -12,6 +12,12 @@ from marshmallow import (
 
 from services.common import fields as common
 from services.common import roles
+from services.common.pagination import PageArgs, page_schema
+
+# The rules of a password, at creation and at every change (argon2 hashes it; 200 bounds the work).
+PASSWORD_LENGTH = validate.Length(min=10, max=200)
+USERNAME = validate.Regexp(r"^[a-z0-9][a-z0-9._-]{2,63}$",
+                           error="3-64 characters: lower-case letters, digits, '.', '_' or '-'.")
 
 
 # -- accounts and login --------------------------------------------------------------------------
@@ -20,11 +26,8 @@ class AccountCreate(Schema):
         unknown = RAISE
 
     role = fields.String(required=True, validate=validate.OneOf(roles.ACCOUNTS))
-    username = fields.String(required=True, validate=validate.Regexp(
-        r"^[a-z0-9][a-z0-9._-]{2,63}$",
-        error="3-64 characters: lower-case letters, digits, '.', '_' or '-'."))
-    password = fields.String(required=True, load_only=True,
-                             validate=validate.Length(min=10, max=200))
+    username = fields.String(required=True, validate=USERNAME)
+    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
     village_code = fields.String(load_default=None, allow_none=True,
                                  validate=common.village_code)
     district_code = fields.String(load_default=None, allow_none=True,
@@ -50,6 +53,61 @@ class Account(Schema):
     username = fields.String()
     village_code = fields.String(allow_none=True)
     district_code = fields.String(allow_none=True)
+
+
+class AccountDetails(Account):
+    """An account as its managers see it (never its password or hash)."""
+
+    active = fields.Boolean(metadata={"description": "False: disabled, cannot log in."})
+    created_at = fields.DateTime(allow_none=True)
+    created_by = fields.String(allow_none=True)
+
+
+AccountPage = page_schema(AccountDetails, "AccountPage")
+
+
+class AccountListArgs(PageArgs):
+    """Filters of the account list; a head sees only their own village's office staff."""
+
+    village_code = fields.String(load_default=None, allow_none=True,
+                                 validate=common.village_code)
+    role = fields.String(load_default=None, allow_none=True,
+                         validate=validate.OneOf(roles.ACCOUNTS))
+    active = fields.Boolean(load_default=None, allow_none=True)
+    q = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                      metadata={"description": "Part of the username."})
+
+
+class AccountRef(Schema):
+    """The account an operation names (its username, as in the path)."""
+
+    class Meta:
+        unknown = RAISE
+
+    username = fields.String(required=True, validate=USERNAME)
+
+
+class PasswordReset(Schema):
+    username = fields.String()
+    password = fields.String(metadata={
+        "description": "A one-time temporary password, shown once; only its hash is kept. "
+                       "Give it to the account's owner, who changes it after logging in."})
+
+
+class PasswordChange(Schema):
+    """A staff user's own new password: the current one is required."""
+
+    class Meta:
+        unknown = RAISE
+
+    current_password = fields.String(required=True, load_only=True,
+                                     validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
+
+    @validates_schema
+    def a_new_one(self, data: dict, **kwargs) -> None:
+        if data.get("current_password") == data.get("new_password"):
+            raise ValidationError({"new_password": ["Must differ from the current password."]})
 
 
 class Login(Schema):

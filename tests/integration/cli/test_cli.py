@@ -346,6 +346,39 @@ def test_account_create_refuses_an_empty_password(registry):
     assert "empty password" in result.output
 
 
+def test_account_list_disable_enable_and_reset_password(registry):
+    from services.common.errors import Unauthenticated
+
+    desa("seed", "villages")
+    username = f"cli.kaur.{uuid.uuid4().hex[:6]}"
+    result = CliRunner().invoke(cli, ["account", "create", "--role", "treasurer", "--village",
+                                      "36.04.05.2003", "--username", username],
+                                input="first-password-1\n")
+    assert result.exit_code == 0, result.output
+    listed = [json.loads(line) for line in desa("account", "list", "--village", "36.04.05.2003",
+                                                "--role", "treasurer").splitlines()]
+    assert [(a["username"], a["active"]) for a in listed] == [(username, True)]
+
+    assert json.loads(desa("account", "disable", username))["active"] is False
+    with pytest.raises(Unauthenticated):
+        authenticate(username, "first-password-1")
+    assert username in desa("account", "list", "--disabled")
+    assert username not in desa("account", "list", "--active")
+    assert json.loads(desa("account", "enable", username))["active"] is True
+    assert authenticate(username, "first-password-1")["username"] == username
+
+    temporary = json.loads(desa("account", "reset-password", username))["password"]
+    with pytest.raises(Unauthenticated):
+        authenticate(username, "first-password-1")
+    assert authenticate(username, temporary)["username"] == username
+    assert scalar("registry", "SELECT count(*) FROM audit_log WHERE subject_nik = :s AND "
+                              "actor_username = 'desa-cli' AND purpose LIKE 'account.%'",
+                  s=f"account:{listed[0]['id']}") == 4  # created, disabled, enabled, reset
+
+    missing = CliRunner().invoke(cli, ["account", "disable", "no.such.account"])
+    assert missing.exit_code != 0 and "No account no.such.account" in missing.output
+
+
 # -- dead letters --------------------------------------------------------------------------------
 @pytest.fixture
 def parked(databases):
