@@ -46,6 +46,7 @@ def _qr_opens_the_page():
 def register(app: Flask) -> None:
     """Mount the portal on the gateway app (its pages are not part of the OpenAPI document)."""
     from gateway.portal import (  # noqa: F401 (routes)
+        accounts,
         errors,
         office,
         office_potential,

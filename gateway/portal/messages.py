@@ -186,6 +186,19 @@ TRANSLATIONS: dict[str, str] = {
                                                       "kecamatan ini.",
     "Invalid actor": "Pengguna tidak sah.",
     "Your role may not {}.": "Peran Anda tidak boleh {0}.",
+    # staff accounts
+    "Your role may not manage accounts.": "Peran Anda tidak boleh mengelola akun.",
+    "Your role may not create {} accounts.": "Peran Anda tidak boleh membuat akun {0}.",
+    "Not one of {}.": "Bukan salah satu dari: {0}.",
+    "Not your village.": "Bukan desa Anda.",
+    "You may only act in your own village.": "Anda hanya boleh bertindak di desa Anda sendiri.",
+    "You may not disable your own account.": "Anda tidak boleh menonaktifkan akun Anda sendiri.",
+    "Change your own password with your current one, not by a reset.":
+        "Ganti kata sandi Anda sendiri dengan kata sandi saat ini, bukan dengan reset.",
+    "The current password is wrong": "Kata sandi saat ini salah.",
+    "The current password is wrong; locked for a while":
+        "Kata sandi saat ini salah; akun dikunci sementara.",
+    "Must differ from the current password.": "Harus berbeda dari kata sandi saat ini.",
     # CSV import and uploads
     "CSV has errors; nothing imported": "Berkas CSV berisi kesalahan; tidak ada yang diimpor.",
     "The file has errors; nothing imported": "Berkas berisi kesalahan; tidak ada yang diimpor.",
