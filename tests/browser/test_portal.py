@@ -477,16 +477,21 @@ def test_main_pages_fit_a_phone_stay_small_and_pass_axe(platform, browser, villa
     office_pages = ["/kantor", "/kantor/surat", "/kantor/penduduk", "/kantor/kk",
                     "/kantor/impor", "/kantor/berita", "/kantor/keuangan",
                     "/kantor/keuangan/bku", "/kantor/potensi", "/kantor/potensi/usaha",
-                    "/kantor/potensi/lembaga/baru", "/kantor/potensi/profil"]
+                    "/kantor/potensi/lembaga/baru", "/kantor/potensi/profil",
+                    "/akun/kata-sandi"]
+    head = _log_in_staff(browser.new_context(**PHONE, bypass_csp=True), platform, "head")
+    regency = _log_in_staff(browser.new_context(**PHONE, bypass_csp=True), platform,
+                            "regency_admin", None)
     camat = _log_in_staff(browser.new_context(**PHONE, bypass_csp=True), platform,
                           "district_admin", None)
     failures = []
-    for who, paths in ((page, pages), (office, office_pages),
+    for who, paths in ((page, pages), (office, office_pages), (head, ["/kantor/akun"]),
+                       (regency, [f"/kabupaten/akun?desa={VILLAGE}"]),
                        (camat, [f"/kecamatan/{DISTRICT}"])):
         for path in paths:
             who.goto(f"{platform.url}{path}")
             failures.extend(_no_sideways_scroll_nor_serious_axe(who, axe))
     assert not failures, "\n".join(failures)
-    office.context.close()
-    camat.context.close()
+    for each in (office, head, regency, camat):
+        each.context.close()
     context.close()
