@@ -104,14 +104,26 @@ def record(session: Session, subjects: Iterable[tuple[str, str | None]], *, acto
     One INSERT in the caller's transaction: the row lands with the read or change it describes,
     or not at all. The chain is made later by the sealer, off the request path.
     """
+    insert_rows(session, audit_rows(subjects, actor=actor, action=action, purpose=purpose,
+                                    request_id=request_id))
+
+
+def audit_rows(subjects: Iterable[tuple[str, str | None]], *, actor: Mapping, action: str,
+               purpose: str, request_id: str | None = None) -> list[dict]:
+    """The audit rows `record` writes, for a caller that gathers the rows of several actors
+    (a batch of reads) into one `insert_rows`."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     moment = clock.now()
-    rows = [{"at": moment, "village_code": village, "subject_nik": nik, "action": action,
+    return [{"at": moment, "village_code": village, "subject_nik": nik, "action": action,
              "purpose": purpose, "actor_role": actor.get("role") or roles.SYSTEM,
              "actor_username": actor.get("username"), "actor_nik": actor.get("nik"),
              "request_id": request_id[:REQUEST_ID_MAX] if request_id else None}
             for nik, village in dict.fromkeys(subjects)]
+
+
+def insert_rows(session: Session, rows: list[dict]) -> None:
+    """Append audit rows (from `audit_rows`) in one INSERT in the caller's transaction."""
     if rows:
         session.execute(sa.insert(audit_log), rows)
 

@@ -61,6 +61,13 @@ class RegistryService(ServiceBase):
 
     @rpc
     @transaction
+    def get_residents(self, items: list) -> list:
+        """Several callers' `get_resident` at once (the gateway's collapsed reads): an answer
+        per item, its record or its own error (services/common/batch.py)."""
+        return residents.get_residents(self.db, items)
+
+    @rpc
+    @transaction
     def update_resident(self, nik: str, changes: dict, scope: str | None,
                         actor: dict | None) -> dict:
         return residents.update_resident(self.db, self.outbox, nik, changes, scope, actor)

@@ -36,15 +36,27 @@ def record_reads(session: Session, residents: Iterable[Resident], actor: dict | 
     """
     if actor is None:
         return
+    audit.insert_rows(session, read_rows(residents, reader_of(actor), purpose, request_id))
+
+
+def reader_of(actor) -> dict:
+    """The reader an actor dict names (role, username, nik, purpose), checked; else
+    ValidationFailed."""
     if not isinstance(actor, dict):
         raise ValidationFailed("Invalid actor", fields={"actor": ["Not an object."]})
     try:
-        reader = Reader().load(actor)
+        return Reader().load(actor)
     except SchemaError as exc:
         raise ValidationFailed("Invalid actor", fields={"actor": exc.messages}) from None
-    audit.record(session, [(resident.nik, resident.village_code) for resident in residents],
-                 actor=reader, action=audit.READ, purpose=reader["purpose"] or purpose,
-                 request_id=request_id)
+
+
+def read_rows(residents: Iterable[Resident], reader: dict, purpose: str,
+              request_id: str | None) -> list[dict]:
+    """The audit rows of `reader` (from `reader_of`) reading these residents' records, for a
+    caller that inserts the rows of several readers at once (`audit.insert_rows`)."""
+    return audit.audit_rows([(resident.nik, resident.village_code) for resident in residents],
+                            actor=reader, action=audit.READ,
+                            purpose=reader["purpose"] or purpose, request_id=request_id)
 
 
 def resident_reads(session: Session, nik: str, scope: str | None, page: int = 1,

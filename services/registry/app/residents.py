@@ -1,15 +1,19 @@
 """Residents (penduduk): registering, reading, correcting and searching records."""
 from __future__ import annotations
 
+import logging
+import time
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import clock, rules
-from services.common.errors import Conflict
+from services.common import audit, batch, clock, rules
+from services.common.errors import Conflict, DesaError, NotFound, ValidationFailed
 from services.common.fields import load
 from services.common.outbox import Outbox
+from services.common.tenancy import in_scope
 from services.registry import domain, events, identity, models
 from services.registry.app import families, reads, records
 from services.registry.models import Family, Resident, Village
@@ -19,6 +23,8 @@ from services.registry.schemas.residents import (
     ResidentSearchArgs,
     ResidentUpdate,
 )
+
+log = logging.getLogger(__name__)
 
 _HISTORY = ResidentChange(many=True)
 _NIK_TAKEN = {"nik": ["A resident with this NIK is already registered."]}
@@ -91,6 +97,55 @@ def get_resident(session: Session, nik: str, scope: str | None, actor: dict | No
     resident = records.resident(session, nik, scope)
     reads.record_reads(session, [resident], actor, reads.READ_PURPOSE, request_id)
     return events.resident_state(resident)
+
+
+def get_residents(session: Session, items: list) -> list[dict]:
+    """Several callers' reads of resident records at once (the gateway's collapsed reads,
+    decision 0099), each answered as `get_resident` would answer it alone.
+
+    Each item is `{"nik", "scope", "actor", "request_id", "deadline"}`; its answer is the record
+    or its own error (`services.common.batch`): DeadlineExceeded once its deadline passed,
+    NotFound for a NIK nobody has or outside its scope, ValidationFailed for a malformed item
+    or actor. One select finds every record, one INSERT logs every read in the access log (a
+    row per read, with the reader and request of that read).
+    """
+    items = batch.items_of(items)
+    niks = {item.get("nik") for item in items if isinstance(item.get("nik"), str)}
+    found = {resident.nik: resident for resident in session.scalars(
+        sa.select(Resident).where(Resident.nik.in_(niks)))} if niks else {}
+    now = time.time()
+    answers: list[dict] = []
+    rows: list[dict] = []
+    states: dict[str, dict] = {}
+    for item in items:
+        try:
+            answers.append(batch.answered(_read_one(item, found, now, rows, states)))
+        except DesaError as exc:
+            answers.append(batch.failed(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug in one item must not fail the others
+            log.exception("batch read of one resident failed")
+            answers.append(batch.failed(exc))
+    audit.insert_rows(session, rows)
+    return answers
+
+
+def _read_one(item: dict, found: dict[str, Resident], now: float, rows: list[dict],
+              states: dict[str, dict]) -> dict:
+    batch.check_deadline(item, now)
+    nik, scope = item.get("nik"), item.get("scope")
+    if not isinstance(nik, str) or not (scope is None or isinstance(scope, str)):
+        raise ValidationFailed("Invalid read", fields={"nik": ["A string."],
+                                                       "scope": ["A string or null."]})
+    resident = found.get(nik)
+    if resident is None or not in_scope(scope, resident.village_code):
+        raise NotFound("Resident not found")
+    actor = item.get("actor")
+    if actor is not None:
+        rows.extend(reads.read_rows([resident], reads.reader_of(actor), reads.READ_PURPOSE,
+                                    batch.request_id_of(item)))
+    if nik not in states:
+        states[nik] = events.resident_state(resident)
+    return states[nik]
 
 
 def _replace_temporary_number(session: Session, outbox: Outbox, resident: Resident, nik: str,
