@@ -221,6 +221,8 @@ class RpcPool:
         self._lock = threading.Lock()
         # Weak: a handle lives as long as its thread's local reference to it.
         self._handles: weakref.WeakSet[_Handle] = weakref.WeakSet()
+        # (service, method) -> its Collapser (gateway/collapse.py), made on first use.
+        self.collapsers: dict = {}
         _pools.add(self)
 
     # -- proxies ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from flask import request, url_for
 from flask_smorest import Blueprint
 
 from gateway.auth import current_actor, requires, scope_for
+from gateway.collapse import collapsed
 from gateway.http import json_body, respond
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, ImportQuery
@@ -78,7 +79,10 @@ def get_resident(nik: str):
     actor = current_actor()
     if actor.role == "resident" and nik != actor.nik:
         raise Forbidden("Residents may only read their own record.")
-    return respond(services().registry.get_resident(nik, scope_for(actor), actor.as_dict()))
+    # Collapsed with the reads other threads make at the same time (decision 0099): registry
+    # answers each one as `get_resident` would, in one batch call.
+    return respond(collapsed("registry", "get_residents", {
+        "nik": nik, "scope": scope_for(actor), "actor": actor.as_dict()}))
 
 
 @blp.route("/residents/<nik>", methods=["PATCH"])
