@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from gateway import security
-from gateway.auth import check_secrets
+from gateway.auth import VerifiedTokens, check_secrets
 from gateway.errors import error_body, handle_http_exception, register_error_handlers
 from gateway.rpc import RpcPool
 from gateway.schemas import ErrorSchema
@@ -137,7 +137,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     if settings.trusted_proxies:  # the client's address from X-Forwarded-For (login limits)
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)
-    app.extensions["desa"] = {"settings": settings, "rpc": RpcPool(settings)}
+    app.extensions["desa"] = {"settings": settings, "rpc": RpcPool(settings),
+                              "tokens": VerifiedTokens()}
     app.before_request(_start_request)
     app.before_request(_check_body)
     app.after_request(_finish_request)

@@ -87,6 +87,23 @@ def read_concurrently(host: str, port: int, path: str, token: str, clients: int,
     return timings, len(timings) / elapsed
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds so far of these processes and their children (gunicorn's
+    workers), from /proc: what a path costs the machine, less sensitive than its rate to what
+    else runs on it."""
+    wanted, total = set(pids), 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(entry.name) in wanted or int(fields[1]) in wanted:
+            total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _answers(pool, service: str, method: str, *args) -> bool:
     try:
         pool.call(service, method, args, {})
@@ -178,11 +195,25 @@ def main() -> None:
         time.sleep(2)  # let every process finish starting: they share the cores
 
         echo_ms, echo_rate = measure_threads(pool, CLIENTS, ROUNDS)
+        gateway_pids = [group.pid("gateway")]
+        registry_pids = [group.pid(name) for name in registries]
+
+        def cpu_now() -> tuple[float, float, float]:
+            return cpu_seconds(gateway_pids), cpu_seconds(registry_pids), time.process_time()
+
+        def per_request(before: tuple, after: tuple, requests: int) -> list[float]:
+            return [(b - a) * 1000 / requests for a, b in zip(before, after, strict=True)]
+
+        cpu = {}
+        before = cpu_now()
         read_ms, read_rate = read_concurrently("127.0.0.1", port, path, token, CLIENTS, ROUNDS)
+        after = cpu_now()
+        cpu["read"] = per_request(before, after, len(read_ms))
         # The HTTP layer alone (gunicorn, Flask, the security hooks; no token, no RPC): what a
         # read pays before it reaches the broker.
         http_ms, http_rate = read_concurrently("127.0.0.1", port, "/healthz", token, CLIENTS,
                                                ROUNDS)
+        cpu["http"] = per_request(after, cpu_now(), len(http_ms))
         echo2_ms, echo2_rate = measure_threads(pool, CLIENTS, ROUNDS)
         floor = (echo_rate + echo2_rate) / 2
 
@@ -198,6 +229,10 @@ def main() -> None:
                    floor))
         print(_row(f"pooled nameko RPC echo, {CLIENTS} threads (after)", echo2_ms, echo2_rate,
                    floor))
+        for name, label in (("read", "resident read"), ("http", "GET /healthz")):
+            gateway_cpu, registry_cpu, client_cpu = cpu[name]
+            print(f"CPU per request, {label}: gateway workers {gateway_cpu:.2f} ms, registry "
+                  f"{registry_cpu:.2f} ms, the clients (this process) {client_cpu:.2f} ms")
         label = f"resident read through the gateway, {CLIENTS} clients"
         summary.record(
             summary.ratio_at_least(f"{label}: throughput", read_rate, "req/s", 0.80,

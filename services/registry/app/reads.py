@@ -24,6 +24,7 @@ SEARCH_PURPOSE = "resident.search"
 FAMILY_PURPOSE = "family.read"
 
 _READ = ResidentRead()
+_READER = Reader()  # a schema instance serves any number of loads; making one is not free
 
 
 def record_reads(session: Session, residents: Iterable[Resident], actor: dict | None,
@@ -45,7 +46,7 @@ def reader_of(actor) -> dict:
     if not isinstance(actor, dict):
         raise ValidationFailed("Invalid actor", fields={"actor": ["Not an object."]})
     try:
-        return Reader().load(actor)
+        return _READER.load(actor)
     except SchemaError as exc:
         raise ValidationFailed("Invalid actor", fields={"actor": exc.messages}) from None
 

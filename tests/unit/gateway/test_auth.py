@@ -219,3 +219,45 @@ def test_public_or_placeholder_secrets_are_refused_outside_a_local_run(secret):
         check_secrets(replace(production, jwt_secret="x" * 48, jwt_previous_secrets=secret))
     check_secrets(replace(production, environment="local"))
     check_secrets(replace(production, jwt_secret="a-random-secret-" + "x" * 32))
+
+
+def test_a_verified_token_is_not_verified_again_until_it_expires(settings, monkeypatch):
+    import time
+
+    from gateway import auth
+
+    tokens = auth.VerifiedTokens()
+    # Issued so that it expires a second or two from now.
+    token, _ = issue_token({"subject": "acc:7", "role": "officer", "username": "budi",
+                            "village_code": VILLAGE_A}, settings,
+                           now=datetime.now(UTC) - timedelta(seconds=598))
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    decoded = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: decoded.append(1) or
+                        real_decode(*a, **k))
+    first = tokens.actor(token, settings)
+    assert tokens.actor(token, settings) == first == verify_token(token, settings)
+    assert len(decoded) == 2  # the second tokens.actor came from the cache
+    # Past its exp the cached Actor is not used: the token is refused as expired.
+    time.sleep(max(expires - time.time(), 0) + 0.2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.actor(token, settings)
+
+
+def test_only_valid_tokens_are_kept_and_the_cache_is_bounded(settings):
+    from gateway import auth
+
+    tokens = auth.VerifiedTokens(size=2)
+    made = [issue_token({"subject": f"acc:{n}", "role": "officer",
+                         "village_code": VILLAGE_A}, settings)[0] for n in range(3)]
+    forged = made[0][:-3] + ("AAA" if not made[0].endswith("AAA") else "BBB")
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            tokens.actor(forged, settings)
+    for token in made:
+        tokens.actor(token, settings)
+    assert list(tokens._tokens) == made[1:]
+    # Another app's secret: a token of this one is not valid there, cached here or not.
+    with pytest.raises(Unauthenticated):
+        auth.VerifiedTokens().actor(made[2], replace(settings, jwt_secret="x" * 40))
