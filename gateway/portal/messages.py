@@ -185,6 +185,12 @@ TRANSLATIONS: dict[str, str] = {
     "No village of the regency is in this district.": "Tidak ada desa kabupaten ini di "
                                                       "kecamatan ini.",
     "Invalid actor": "Pengguna tidak sah.",
+    "Invalid batch": "Kumpulan permintaan tidak sah.",
+    "A list of objects.": "Harus berupa daftar objek.",
+    "At most {} items.": "Paling banyak {0} butir.",
+    "Invalid read": "Permintaan baca tidak sah.",
+    "A string.": "Harus berupa teks.",
+    "A string or null.": "Harus berupa teks atau kosong.",
     "Your role may not {}.": "Peran Anda tidak boleh {0}.",
     # staff accounts
     "Your role may not manage accounts.": "Peran Anda tidak boleh mengelola akun.",
