@@ -157,7 +157,7 @@ class VerifiedTokens:
 
     A client sends the same token with every request; verifying its signature and claims each
     time was about a tenth of a busy gateway worker's CPU on the resident read (py-spy, decision
-    0100). A token is taken from here only before its `exp` (an expired one is verified again,
+    0101). A token is taken from here only before its `exp` (an expired one is verified again,
     and refused as before), and only tokens that verified are kept: a forged or malformed one
     is checked every time. Tokens carry no state that changes before they expire (no
     revocation), so the cached Actor is the one a verification now would give. One per app

@@ -2,7 +2,7 @@
 
 A gunicorn worker's threads that call the same collapsed method (`collapsed("registry",
 "get_residents")`) at the same time share one RPC instead of making one each (the request
-collapser of Hystrix, DataLoader's batching; decision 0100). No timer holds a call back:
+collapser of Hystrix, DataLoader's batching; decision 0101). No timer holds a call back:
 
 - a thread that finds no batch in flight sends at once, on its own pooled proxy, a batch of
   whatever is waiting (its own item, usually alone when the gateway is idle): the *leader*;

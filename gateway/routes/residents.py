@@ -79,7 +79,7 @@ def get_resident(nik: str):
     actor = current_actor()
     if actor.role == "resident" and nik != actor.nik:
         raise Forbidden("Residents may only read their own record.")
-    # Collapsed with the reads other threads make at the same time (decision 0100): registry
+    # Collapsed with the reads other threads make at the same time (decision 0101): registry
     # answers each one as `get_resident` would, in one batch call.
     return respond(collapsed("registry", "get_residents", {
         "nik": nik, "scope": scope_for(actor), "actor": actor.as_dict()}))

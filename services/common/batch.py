@@ -1,6 +1,6 @@
 """Batch RPCs: one call that answers several callers' items, each with its own result or error.
 
-The gateway collapses concurrent calls of the same method into one batch call (decision 0100,
+The gateway collapses concurrent calls of the same method into one batch call (decision 0101,
 gateway/collapse.py). A batch method takes a list of items, each a dict with the caller's
 arguments plus its `request_id` and `deadline` (seconds since the epoch), and returns one
 answer per item, in order: `{"result": value}` or `{"error": <the error as nameko serialises

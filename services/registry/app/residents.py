@@ -101,7 +101,7 @@ def get_resident(session: Session, nik: str, scope: str | None, actor: dict | No
 
 def get_residents(session: Session, items: list) -> list[dict]:
     """Several callers' reads of resident records at once (the gateway's collapsed reads,
-    decision 0100), each answered as `get_resident` would answer it alone.
+    decision 0101), each answered as `get_resident` would answer it alone.
 
     Each item is `{"nik", "scope", "actor", "request_id", "deadline"}`; its answer is the record
     or its own error (`services.common.batch`): DeadlineExceeded once its deadline passed,

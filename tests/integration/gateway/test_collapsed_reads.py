@@ -1,4 +1,4 @@
-"""Resident reads collapsed into batch calls (decision 0100): concurrent reads of the gateway's
+"""Resident reads collapsed into batch calls (decision 0101): concurrent reads of the gateway's
 threads go to the real registry together, and each still gets exactly its own answer, its own
 error, its own audit row; a lone read is sent at once."""
 from __future__ import annotations

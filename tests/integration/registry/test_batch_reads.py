@@ -1,5 +1,5 @@
 """`get_residents`: several callers' resident reads in one call (the gateway's collapsed reads,
-decision 0100), each answered and logged exactly as `get_resident` would answer and log it."""
+decision 0101), each answered and logged exactly as `get_resident` would answer and log it."""
 from __future__ import annotations
 
 import time
