@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from gateway.auth import current_actor, requires, scope_for
 from gateway.collapse import collapsed
-from gateway.http import json_body, respond
+from gateway.http import if_match, json_body, respond, versioned
 from gateway.rpc import services
 from gateway.schemas import ErrorSchema, ImportQuery
 from services.common import roles
@@ -81,7 +81,7 @@ def get_resident(nik: str):
         raise Forbidden("Residents may only read their own record.")
     # Collapsed with the reads other threads make at the same time (decision 0101): registry
     # answers each one as `get_resident` would, in one batch call.
-    return respond(collapsed("registry", "get_residents", {
+    return versioned(collapsed("registry", "get_residents", {
         "nik": nik, "scope": scope_for(actor), "actor": actor.as_dict()}))
 
 
@@ -90,10 +90,15 @@ def get_resident(nik: str):
 @blp.arguments(ResidentUpdate, error_status_code=400)
 @blp.response(200, Resident)
 @blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(412, schema=ErrorSchema,
+                  description="If-Match named a version of the record that is no longer "
+                              "current: someone saved it in between; nothing was changed.")
 def update_resident(changes: dict, nik: str):
+    """A change of the record. Send the ETag of the read as If-Match to have the change
+    refused (412) when someone changed the record in between."""
     actor = current_actor()
-    return respond(services().registry.update_resident(nik, json_body(), scope_for(actor),
-                                                       actor.as_dict()))
+    return versioned(services().registry.update_resident(nik, json_body(), scope_for(actor),
+                                                         actor.as_dict(), if_match()))
 
 
 @blp.route("/residents/<nik>/history", methods=["GET"])

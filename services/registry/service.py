@@ -69,8 +69,9 @@ class RegistryService(ServiceBase):
     @rpc
     @transaction
     def update_resident(self, nik: str, changes: dict, scope: str | None,
-                        actor: dict | None) -> dict:
-        return residents.update_resident(self.db, self.outbox, nik, changes, scope, actor)
+                        actor: dict | None, if_match: str | None = None) -> dict:
+        return residents.update_resident(self.db, self.outbox, nik, changes, scope, actor,
+                                         if_match)
 
     @rpc
     @transaction

@@ -5,14 +5,13 @@ import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from services.common import audit, clock
-from services.common.errors import NotFound, PreconditionFailed, ValidationFailed
+from services.common import audit, clock, versions
+from services.common.errors import NotFound
 from services.common.fields import VILLAGE_CODE_PATTERN
 from services.common.tenancy import check_scope, one_in_scope
 from services.potential import domain
@@ -93,22 +92,8 @@ def load(session: Session, model: type, entity_id: str, scope: str | None, what:
 
 
 def check_unchanged(entity, if_match: str | None, what: str) -> None:
-    """Optimistic concurrency for an entry two people edit at once: a change sent with the
-    version it was made from (its `updated_at`, the API's ETag / `If-Match`, the office form's
-    hidden field) is refused with 412 when someone saved the entry since, instead of the last
-    save silently undoing the first. The caller holds the row's lock. No version sent: no check
-    (the API's clients that do not send `If-Match` keep working)."""
-    if if_match is None:
-        return
-    try:
-        seen = datetime.fromisoformat(if_match)
-    except ValueError:
-        raise ValidationFailed("If-Match must be the ETag of the entry as read",
-                               fields={"if_match": ["Not a version of this entry."]}) from None
-    current = entity.updated_at if entity is not None else None
-    if current is None or seen != current:
-        raise PreconditionFailed(f"{what} was changed by someone else after you read it; "
-                                 f"read it again and repeat your change")
+    """The entry's version check (services/common/versions.py); the caller holds its lock."""
+    versions.check_unchanged(entity.updated_at if entity is not None else None, if_match, what)
 
 
 def district_of(village_code: str) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import audit, batch, clock, rules
+from services.common import audit, batch, clock, rules, versions
 from services.common.errors import Conflict, DesaError, NotFound, ValidationFailed
 from services.common.fields import load
 from services.common.outbox import Outbox
@@ -169,8 +169,11 @@ def _replace_temporary_number(session: Session, outbox: Outbox, resident: Reside
 
 
 def update_resident(session: Session, outbox: Outbox, nik: str, changes: dict,
-                    scope: str | None, actor: dict | None) -> dict:
+                    scope: str | None, actor: dict | None, if_match: str | None = None) -> dict:
+    """A change of the record; with `if_match` (the version it was made from) refused with 412
+    when the record was changed since (decision 0099)."""
     resident = records.resident(session, nik, scope, lock=True)
+    versions.check_unchanged(resident.updated_at, if_match, "Resident")
     payload = load(ResidentUpdate(), changes)
     new_nik = payload.pop("nik", None)
     address = payload.pop("address", None) or {}

@@ -91,6 +91,31 @@ def test_register_read_search_and_update_a_resident(gw):
     assert any(c.get("occupation") == ["Petani", "Guru"] for c in changes)
 
 
+def test_a_resident_change_made_from_an_old_version_is_refused(gw):
+    """Two officers change one record: the second change, made from the version both read, is
+    412 and changes nothing (decision 0099); from the current version it goes through."""
+    data = resident_data(sex="L", name="Budi Versi Contoh")
+    assert gw.request("POST", f"/api/v1/villages/{VILLAGE_A}/residents", "officer_a",
+                      json=data).status_code == 201
+    path = f"/api/v1/residents/{data['nik']}"
+    read = gw.request("GET", path, "officer_a")
+    etag = read.headers["ETag"]
+    assert etag == f'"{read.get_json()["updated_at"]}"'
+    first = gw.request("PATCH", path, "head_a", json={"occupation": "Guru"},
+                       headers={"If-Match": etag})
+    assert first.status_code == 200, first.get_json()
+    stale = gw.request("PATCH", path, "officer_a", json={"occupation": "Nelayan"},
+                       headers={"If-Match": etag})
+    assert stale.status_code == 412, stale.get_json()
+    assert stale.get_json()["error"]["code"] == "precondition_failed"
+    assert gw.request("GET", path, "officer_a").get_json()["occupation"] == "Guru"
+    again = gw.request("PATCH", path, "officer_a", json={"occupation": "Nelayan"},
+                       headers={"If-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and again.get_json()["occupation"] == "Nelayan"
+    assert gw.request("PATCH", path, "officer_a",
+                      json={"occupation": "Petani"}).status_code == 200  # no If-Match
+
+
 def test_resident_without_nik_gets_a_temporary_number(gw):
     data = resident_data()
     data.pop("nik")
