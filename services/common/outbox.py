@@ -7,10 +7,12 @@ many events it holds), and it wakes the relay at once instead of at its next pol
 """
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.common.events import make_envelope
+from services.common.events import SCHEMA_VERSION, make_envelope
 from services.common.tables import outbox
 
 _NOTIFY = sa.text("SELECT pg_notify(:channel, '')")
@@ -53,6 +55,31 @@ class Outbox:
                  "envelope": env} for env in envelopes])
             self._wake_relay(session)
         return envelopes
+
+    def record_from_query(self, session: Session, query: str, params: dict) -> int:
+        """Like `record_many` for events made by SQL (bulk imports): `query` is a SELECT of the
+        columns type, village_code, aggregate_id, payload (jsonb), in the order to record them.
+        The envelope is built in the same statement, with the keys `make_envelope` gives
+        (tests/unit/common/test_outbox_query.py holds the two together). Returns the count."""
+        statement = sa.text(f"""
+            INSERT INTO outbox (event_id, type, village_code, aggregate_id, envelope)
+            SELECT e.event_id, e.type, e.village_code, e.aggregate_id, jsonb_build_object(
+                       'event_id', e.event_id::text, 'type', e.type, 'source', :_source,
+                       'village_code', e.village_code, 'aggregate_id', e.aggregate_id,
+                       'occurred_at', :_occurred_at, 'schema_version', :_schema_version,
+                       'payload', e.payload)
+            FROM (SELECT gen_random_uuid() AS event_id, q.type,
+                         q.village_code, q.aggregate_id::text AS aggregate_id, q.payload,
+                         row_number() OVER () AS position
+                  FROM ({query}) AS q) AS e
+            ORDER BY e.position""")
+        count = session.execute(statement, {
+            **params, "_source": self.service_name,
+            "_occurred_at": datetime.now(UTC).isoformat(),
+            "_schema_version": SCHEMA_VERSION}).rowcount
+        if count:
+            self._wake_relay(session)
+        return count
 
     def _wake_relay(self, session: Session) -> None:
         # Sent at commit, and not at all if the transaction rolls back.

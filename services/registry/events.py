@@ -29,7 +29,7 @@ LIFE_EVENT_TYPES = {
 }
 
 _VILLAGE = Village()
-_RESIDENT = Resident()
+_RESIDENT = RESIDENT_SCHEMA = Resident()
 _FAMILY = Family()
 _LIFE_EVENT = LifeEvent()
 

@@ -19,6 +19,11 @@ EARLIEST_FAMILY_REGISTRATION = date(1971, 1, 1)
 TEMPORARY_PREFIX = "TMP"
 _TEMPORARY_RE = re.compile(r"^TMP-(\d{10})-(\d{6})$")
 _SIXTEEN_DIGITS = re.compile(r"^\d{16}$")
+# The warnings of a stored record (record_warnings; the CSV import writes them in SQL too).
+TEMPORARY_WARNING = "temporary village number: no NIK issued by Dukcapil yet"
+DISTRICT_WARNING = ("NIK district prefix {district} is not a known district code (old codes "
+                    "exist; check the card)")
+BIRTH_DATE_WARNING = "birth date differs from the NIK date part (corrected birth date?)"
 
 
 class InvalidNik(RegistryRuleError):
@@ -107,8 +112,7 @@ def parse_nik(nik: str, *, known_districts: Collection[str] | None = None,
         raise InvalidNik("NIK serial (last 4 digits) cannot be 0000")
     warnings = []
     if known_districts is not None and district not in known_districts:
-        warnings.append(f"NIK district prefix {district} is not a known district code "
-                        "(old codes exist; check the card)")
+        warnings.append(DISTRICT_WARNING.format(district=district))
     return ParsedNik(nik=nik, district_code=district, birth_date=birth_date, sex=sex,
                      serial=serial, warnings=tuple(warnings))
 
@@ -137,7 +141,7 @@ def record_warnings(nik: str, *, birth_date: date | None,
                     known_districts: Collection[str] | None) -> list[str]:
     """Warnings shown with a stored record (never a refusal: the NIK of a record never changes)."""
     if is_temporary_number(nik):
-        return ["temporary village number: no NIK issued by Dukcapil yet"]
+        return [TEMPORARY_WARNING]
     try:
         parsed = parse_nik(nik, known_districts=known_districts)
     except InvalidNik as exc:
@@ -145,7 +149,7 @@ def record_warnings(nik: str, *, birth_date: date | None,
     warnings = list(parsed.warnings)
     if birth_date is not None and not birth_date_agrees(parsed, birth_date):
         # A corrected birth date keeps the NIK it was issued with (DOMAIN.md).
-        warnings.append("birth date differs from the NIK date part (corrected birth date?)")
+        warnings.append(BIRTH_DATE_WARNING)
     return warnings
 
 

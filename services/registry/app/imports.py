@@ -8,25 +8,29 @@ own, and the work yields to the hub every few hundred rows, so other calls keep 
 """
 from __future__ import annotations
 
+import io
+import json
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
-from types import SimpleNamespace
+from datetime import date, datetime, timedelta
 
 import eventlet
 import sqlalchemy as sa
+from marshmallow import fields as ma_fields
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common import audit, clock
+from services.common import audit, clock, roles
+from services.common.backup.capture import copy_expert
 from services.common.errors import Conflict, DesaError, NotFound, Unprocessable, ValidationFailed
 from services.common.events import to_json_safe
 from services.common.outbox import Outbox
 from services.registry import csv_import, domain, events, identity, models
 from services.registry.app import records
-from services.registry.models import Family, FamilyMembership, ImportJob, Resident, Village
+from services.registry.models import Family, ImportJob, Resident, Village
+from services.registry.reference import district_prefixes
 
 log = logging.getLogger(__name__)
 
@@ -69,101 +73,205 @@ def import_residents(session: Session, outbox: Outbox, village_code: str, csv_te
         raise Unprocessable("CSV has errors; nothing imported", fields={"rows": errors})
     if dry_run or not rows:
         return report
-    created = _write_import(session, outbox, village, rows, families, actor, tick)
-    report["results"] = [{"line": line, "nik": resident.nik}
-                         for line, resident in created.items()]
+    written = _write_import(session, outbox, village, rows, families, actor, tick)
+    report["results"] = [{"line": line, "nik": nik} for line, nik in written]
     return report
 
 
 def _write_import(session: Session, outbox: Outbox, village: Village,
                   rows: list[csv_import.Row], families: dict[str, list[csv_import.Row]],
-                  actor: dict | None, tick: Tick = _no_tick) -> dict[int, SimpleNamespace]:
-    """Bulk insert of checked rows, set-based (decision 0096): ids are taken from the tables'
-    sequences in one statement each, then residents, family cards, memberships, history lines
-    and events go in as multi-row INSERTs of WRITE_SLICE rows, with a tick between slices. No
-    ORM object is built: at 100,000 rows the unit of work cost more than everything else.
-    The capture triggers see every row, as for any other insert."""
+                  actor: dict | None, tick: Tick = _no_tick) -> list[tuple[int, str]]:
+    """Write checked rows set-based (decision 0099): the rows go into a temporary staging
+    table by COPY (in slices, a tick between), and every other row is made from it by SQL:
+    residents, family cards (heads, first-line order), memberships, each resident's
+    `resident.registered` payload (built as `events.resident_state` builds it; a test holds the
+    two together), history lines, audit rows and the events with their envelopes. No per-row
+    Python after the COPY text. The capture triggers see every row, as for any other insert.
+    Returns (line, NIK or temporary number) per row, in file order."""
     moment, start = clock.now(), clock.local_today()
-    resident_ids = _take_ids(session, Resident, len(rows))
     temporary = iter(_take_temporary_numbers(
         session, village.code, sum(1 for row in rows if not row.data.get("nik"))))
-    created: dict[int, SimpleNamespace] = {}
-    resident_rows = []
-    for row, resident_id in zip(rows, resident_ids, strict=True):
-        data = dict(row.data)
-        address = data.pop("address", None)
-        nik = data.pop("nik", None) or next(temporary)
-        values = {**_EMPTY_RESIDENT, **data, **records.address_columns(address),
-                  "id": resident_id, "nik": nik,
-                  "has_nik": not identity.is_temporary_number(nik),
-                  "village_code": village.code, "status": domain.ALIVE,
-                  "registered_at": moment, "updated_at": moment}
-        values["citizenship"] = values["citizenship"] or domain.CITIZENSHIPS[0]
-        resident_rows.append(values)
-        created[row.line] = SimpleNamespace(**values)
-    family_ids = iter(_take_ids(session, Family, len(families)))
-    membership_ids = iter(_take_ids(session, FamilyMembership, len(rows)))
-    card_rows, membership_rows, cards = [], [], []
-    for number, members in families.items():
-        head = next(r for r in members if r.data["relationship"] == domain.HEAD_OF_FAMILY)
-        family_id, memberships = next(family_ids), []
-        for row in sorted(members, key=lambda r: r.data["relationship"]):
-            membership_rows.append({"id": next(membership_ids), "family_id": family_id,
-                                    "resident_id": created[row.line].id,
-                                    "relationship": row.data["relationship"],
-                                    "valid_from": start, "valid_to": None})
-            memberships.append(SimpleNamespace(resident=created[row.line], valid_to=None,
-                                               relationship=row.data["relationship"],
-                                               valid_from=start))
-        card = {"id": family_id, "number": number, "village_code": village.code,
-                "head_id": created[head.line].id, "created_at": moment, "updated_at": moment,
-                **records.address_columns(head.data.get("address"))}
-        card_rows.append(card)
-        cards.append(SimpleNamespace(**card, head=created[head.line], memberships=memberships))
+    written = []
+    for row in rows:
+        data = row.data
+        address = data.get("address") or {}
+        nik = data.get("nik") or next(temporary)
+        values = {**data, **records.address_columns(address), "nik": nik,
+                  "has_nik": not identity.is_temporary_number(nik)}
+        values["citizenship"] = values.get("citizenship") or domain.CITIZENSHIPS[0]
+        written.append((row.line, values))
+    _stage(session, written, tick)
+    params = {"village": village.code, "moment": moment, "moment_iso": moment.isoformat(),
+              "start": start, "start_iso": start.isoformat(),
+              "districts": sorted(district_prefixes()), "actor": _json(actor),
+              "actor_role": (actor or {}).get("role") or roles.SYSTEM,
+              "actor_username": (actor or {}).get("username"),
+              "actor_nik": (actor or {}).get("nik"),
+              "temporary_warning": identity.TEMPORARY_WARNING,
+              "district_warning": identity.DISTRICT_WARNING,
+              "birth_date_warning": identity.BIRTH_DATE_WARNING,
+              "alive": domain.ALIVE, "head": domain.HEAD_OF_FAMILY}
     try:
-        _insert_in_slices(session, Resident, resident_rows, tick)
-        _insert_in_slices(session, Family, card_rows, tick)
-        _insert_in_slices(session, FamilyMembership, membership_rows, tick)
+        for statement in _WRITE_STATEMENTS:
+            session.execute(sa.text(statement), params)
+            tick("writing", len(rows))
     except IntegrityError:
         # Rows were checked first; a clash here means someone registered them meanwhile.
         raise Conflict("A NIK or No. KK of the file was registered meanwhile; nothing imported",
                        fields={"file": ["Registered meanwhile; check the file again."]}) \
             from None
-    history, emitted = [], []
-    for count, resident in enumerate(created.values(), 1):
-        if count % csv_import.TICK_ROWS == 0:
-            tick("writing", count)
-        state = events.resident_state(resident)
-        emitted.append({"type": events.RESIDENT_REGISTERED, "village_code": village.code,
-                        "aggregate_id": resident.nik, "payload": state})
-        history.append({"resident_id": resident.id, "village_code": village.code,
-                        "changed_at": moment, "actor": actor, "reason": "imported",
-                        "changes": to_json_safe(records.registration_changes(state))})
-    emitted += [{"type": events.FAMILY_UPDATED, "village_code": village.code,
-                 "aggregate_id": family.number, "payload": events.family_state(family)}
-                for family in cards]
-    _insert_in_slices(session, models.ResidentChange, history, tick)
-    audit.record(session, [(resident.nik, village.code) for resident in created.values()],
-                 actor=actor or {}, action=audit.CHANGE, purpose="resident.imported")
-    for first in range(0, len(emitted), WRITE_SLICE):
-        outbox.record_many(session, emitted[first:first + WRITE_SLICE])
-        tick("writing", len(rows))
-    return created
+    outbox.record_from_query(session, _RESIDENT_EVENTS, {
+        "type": events.RESIDENT_REGISTERED, "village": village.code})
+    outbox.record_from_query(session, _FAMILY_EVENTS, {
+        "type": events.FAMILY_UPDATED, "start_iso": start.isoformat(),
+        "moment_iso": moment.isoformat()})
+    tick("writing", len(rows))
+    return [(line, values["nik"]) for line, values in written]
 
 
-# Rows per INSERT statement batch, with a tick (progress, a yield to the hub) between batches.
+# Rows per COPY into the staging table, with a tick (progress, a yield to the hub) between:
+# COPY runs without eventlet's wait callback (capture.copy_expert), so one slice blocks the hub
+# for the time PostgreSQL takes to read it (a few milliseconds).
 WRITE_SLICE = 2_000
-_EMPTY_RESIDENT = {column.key: None for column in Resident.__table__.columns}
+STAGE = "import_stage"
+# What the staging table holds: the resident columns the file gives (ids, status and times
+# are set by the statements below), and the row's line in the file.
+_STAGED = tuple(column.key for column in Resident.__table__.columns
+                if column.key not in ("id", "village_code", "status",
+                                      "registered_at", "updated_at"))
 
 
-def _take_ids(session: Session, model: type, count: int) -> list[int]:
-    """`count` ids from `model`'s identity sequence, in one statement."""
-    if not count:
-        return []
-    table = model.__table__.name
-    return list(session.scalars(
-        sa.text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) "
-                "FROM generate_series(1, :count)"), {"table": table, "count": count}))
+def _json(value) -> str | None:
+    return None if value is None else json.dumps(to_json_safe(value))
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace(
+        "\n", "\\n").replace("\r", "\\r")
+
+
+def _stage(session: Session, written: list[tuple[int, dict]], tick: Tick) -> None:
+    """The checked rows into a temporary table (dropped at the end of the transaction)."""
+    session.execute(sa.text(f"DROP TABLE IF EXISTS pg_temp.{STAGE}"))
+    session.execute(sa.text(
+        f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS "
+        f"SELECT 0 AS line, {', '.join(_STAGED)} FROM residents WITH NO DATA"))
+    cursor = session.connection().connection.dbapi_connection.cursor()
+    try:
+        for first in range(0, len(written), WRITE_SLICE):
+            text = "".join(
+                f"{line}\t" + "\t".join(_copy_value(values.get(c)) for c in _STAGED) + "\n"
+                for line, values in written[first:first + WRITE_SLICE])
+            copy_expert(cursor, f"COPY {STAGE} (line, {', '.join(_STAGED)}) FROM STDIN",
+                        io.StringIO(text))
+            tick("writing", min(first + WRITE_SLICE, len(written)))
+    finally:
+        cursor.close()
+    session.execute(sa.text(f"CREATE UNIQUE INDEX ON {STAGE} (line)"))
+    session.execute(sa.text(f"ANALYZE {STAGE}"))
+
+
+def _resident_payload_sql(row: str) -> str:
+    """`events.resident_state` of a freshly imported resident `row` as a jsonb expression:
+    made from the `Resident` schema's fields, so a field added there is added here (or
+    refused, for a kind of field not handled)."""
+    pairs = []
+    for name in events.RESIDENT_COLUMNS:
+        field = events.RESIDENT_SCHEMA.fields[name]
+        if isinstance(field, ma_fields.DateTime):
+            if name not in ("registered_at", "updated_at"):
+                raise TypeError(f"no SQL for the imported value of {name}")
+            expression = "CAST(:moment_iso AS text)"  # as Python's isoformat() writes it
+        elif isinstance(field, ma_fields.Date):
+            expression = f"to_char({row}.{name}, 'YYYY-MM-DD')"
+        elif type(field) in (ma_fields.String, ma_fields.Integer, ma_fields.Boolean):
+            expression = f"{row}.{name}"
+        else:
+            raise TypeError(f"no SQL for a {type(field).__name__} field ({name})")
+        pairs.append(f"'{name}', {expression}")
+    address = ", ".join(f"'{name}', {row}.{name}" for name in events.ADDRESS_COLUMNS)
+    # identity.record_warnings: a temporary number, or the NIK's district unknown and its
+    # date part (DDMMYY, women's day + 40) beside the birth date.
+    warnings = f"""CASE WHEN NOT {row}.has_nik
+        THEN jsonb_build_array(CAST(:temporary_warning AS text))
+        ELSE (SELECT coalesce(jsonb_agg(w.message ORDER BY w.position), '[]'::jsonb) FROM (
+            SELECT 1 AS position, replace(CAST(:district_warning AS text), '{{district}}',
+                                          substr({row}.nik, 1, 6)) AS message
+            WHERE NOT substr({row}.nik, 1, 6) = ANY(CAST(:districts AS text[]))
+            UNION ALL
+            SELECT 2, CAST(:birth_date_warning AS text)
+            WHERE lpad((CAST(substr({row}.nik, 7, 2) AS int) % 40)::text, 2, '0')
+                  || substr({row}.nik, 9, 4) <> to_char({row}.birth_date, 'DDMMYY')) AS w)
+        END"""
+    return (f"jsonb_build_object({', '.join(pairs)}, 'address', jsonb_build_object({address}),"
+            f" 'warnings', {warnings})")
+
+
+_RESIDENT_COLUMNS_SQL = ", ".join(_STAGED)
+_WRITE_STATEMENTS = (
+    f"""INSERT INTO residents ({_RESIDENT_COLUMNS_SQL}, village_code, status, registered_at,
+                               updated_at)
+        SELECT {_RESIDENT_COLUMNS_SQL}, :village, :alive, :moment, :moment
+        FROM {STAGE} ORDER BY line""",
+    # A card per No. KK, in the order of its first line; its head's address.
+    f"""INSERT INTO families (number, village_code, head_id, dusun, rw, rt, street,
+                              created_at, updated_at)
+        SELECT s.family_number, :village, r.id, s.dusun, s.rw, s.rt, s.street, :moment, :moment
+        FROM {STAGE} s JOIN residents r ON r.nik = s.nik
+        JOIN (SELECT family_number, min(line) AS first_line FROM {STAGE}
+              WHERE family_number IS NOT NULL GROUP BY family_number) f
+          ON f.family_number = s.family_number
+        WHERE s.relationship = :head ORDER BY f.first_line""",
+    f"""INSERT INTO family_memberships (family_id, resident_id, relationship, valid_from,
+                                        valid_to)
+        SELECT f.id, r.id, s.relationship, :start, NULL
+        FROM {STAGE} s JOIN residents r ON r.nik = s.nik
+        JOIN families f ON f.number = s.family_number
+        ORDER BY f.id, s.relationship, s.line""",
+    # Each resident's event payload, kept for the history line and the event.
+    f"""CREATE TEMP TABLE import_states ON COMMIT DROP AS
+        SELECT s.line, r.id AS resident_id, r.nik, {_resident_payload_sql("r")} AS state
+        FROM {STAGE} s JOIN residents r ON r.nik = s.nik ORDER BY s.line""",
+    # records.registration_changes: every value given, as [null, value].
+    """INSERT INTO resident_changes (resident_id, village_code, changed_at, actor, reason,
+                                    changes)
+       SELECT resident_id, :village, :moment, CAST(:actor AS jsonb), 'imported',
+              coalesce((SELECT jsonb_object_agg(key, jsonb_build_array(NULL, value))
+                        FROM jsonb_each(state)
+                        WHERE value NOT IN ('null', '[]', '{}')
+                          AND key NOT IN ('registered_at', 'updated_at', 'warnings')),
+                       '{}'::jsonb)
+       FROM import_states ORDER BY line""",
+    f"""INSERT INTO audit_log (at, village_code, subject_nik, action, purpose, actor_role,
+                               actor_username, actor_nik, request_id)
+        SELECT :moment, :village, nik, '{audit.CHANGE}', 'resident.imported', :actor_role,
+               :actor_username, :actor_nik, NULL
+        FROM import_states ORDER BY line""",
+)
+_RESIDENT_EVENTS = """SELECT :type AS type, :village AS village_code, nik AS aggregate_id,
+                             state AS payload FROM import_states ORDER BY line"""
+# events.family_state of a new card: its members by SHDK (then line), no history.
+_FAMILY_EVENTS = f"""
+    SELECT :type AS type, f.village_code, f.number AS aggregate_id, jsonb_build_object(
+        'number', f.number, 'village_code', f.village_code, 'head_nik', h.nik,
+        'address', jsonb_build_object('dusun', f.dusun, 'rw', f.rw, 'rt', f.rt,
+                                      'street', f.street),
+        'members', m.members, 'history', '[]'::jsonb,
+        'updated_at', CAST(:moment_iso AS text)) AS payload
+    FROM families f JOIN residents h ON h.id = f.head_id
+    JOIN (SELECT family_number, jsonb_agg(jsonb_build_object(
+                     'nik', nik, 'name', name, 'relationship', relationship,
+                     'valid_from', CAST(:start_iso AS text), 'valid_to', NULL)
+                     ORDER BY relationship, line) AS members
+          FROM {STAGE} WHERE family_number IS NOT NULL GROUP BY family_number) m
+      ON m.family_number = f.number
+    ORDER BY f.id"""
 
 
 def _take_temporary_numbers(session: Session, village_code: str, count: int) -> list[str]:
@@ -178,13 +286,6 @@ def _take_temporary_numbers(session: Session, village_code: str, count: int) -> 
     ).scalar_one()
     return [identity.temporary_number(village_code, serial)
             for serial in range(last - count + 1, last + 1)]
-
-
-def _insert_in_slices(session: Session, model: type, rows: list[dict], tick: Tick) -> None:
-    table = model.__table__
-    for first in range(0, len(rows), WRITE_SLICE):
-        session.execute(sa.insert(table), rows[first:first + WRITE_SLICE])
-        tick("writing", min(first + WRITE_SLICE, len(rows)))
 
 
 # -- jobs ----------------------------------------------------------------------------------------
