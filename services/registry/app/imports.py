@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import operator
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -96,7 +97,7 @@ def _write_import(session: Session, outbox: Outbox, village: Village,
         data = row.data
         address = data.get("address") or {}
         nik = data.get("nik") or next(temporary)
-        values = {**data, **records.address_columns(address), "nik": nik,
+        values = {**_EMPTY_STAGED, **data, **records.address_columns(address), "nik": nik,
                   "has_nik": not identity.is_temporary_number(nik)}
         values["citizenship"] = values.get("citizenship") or domain.CITIZENSHIPS[0]
         written.append((row.line, values))
@@ -140,20 +141,27 @@ _STAGED = tuple(column.key for column in Resident.__table__.columns
                 if column.key not in ("id", "village_code", "status",
                                       "registered_at", "updated_at"))
 
+_EMPTY_STAGED = dict.fromkeys(_STAGED)
+
 
 def _json(value) -> str | None:
     return None if value is None else json.dumps(to_json_safe(value))
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_value(value) -> str:
+    """A value in COPY's text format."""
     if value is None:
         return "\\N"
+    if value.__class__ is str:
+        return value.translate(_COPY_ESCAPES)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, date | datetime):
         return value.isoformat()
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace(
-        "\n", "\\n").replace("\r", "\\r")
+    return str(value).translate(_COPY_ESCAPES)
 
 
 def _stage(session: Session, written: list[tuple[int, dict]], tick: Tick) -> None:
@@ -163,10 +171,11 @@ def _stage(session: Session, written: list[tuple[int, dict]], tick: Tick) -> Non
         f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS "
         f"SELECT 0 AS line, {', '.join(_STAGED)} FROM residents WITH NO DATA"))
     cursor = session.connection().connection.dbapi_connection.cursor()
+    cells = operator.itemgetter(*_STAGED)
     try:
         for first in range(0, len(written), WRITE_SLICE):
             text = "".join(
-                f"{line}\t" + "\t".join(_copy_value(values.get(c)) for c in _STAGED) + "\n"
+                f"{line}\t" + "\t".join(map(_copy_value, cells(values))) + "\n"
                 for line, values in written[first:first + WRITE_SLICE])
             copy_expert(cursor, f"COPY {STAGE} (line, {', '.join(_STAGED)}) FROM STDIN",
                         io.StringIO(text))
