@@ -60,7 +60,8 @@ class Outbox:
         """Like `record_many` for events made by SQL (bulk imports): `query` is a SELECT of the
         columns type, village_code, aggregate_id, payload (jsonb), in the order to record them.
         The envelope is built in the same statement, with the keys `make_envelope` gives
-        (tests/unit/common/test_outbox_query.py holds the two together). Returns the count."""
+        (tests/integration/registry/test_import_sql_payloads.py holds the two together).
+        Returns the number of events recorded."""
         statement = sa.text(f"""
             INSERT INTO outbox (event_id, type, village_code, aggregate_id, envelope)
             SELECT e.event_id, e.type, e.village_code, e.aggregate_id, jsonb_build_object(
