@@ -186,11 +186,11 @@ def _stage(session: Session, written: list[tuple[int, dict]], tick: Tick) -> Non
     session.execute(sa.text(f"ANALYZE {STAGE}"))
 
 
-def _resident_payload_sql(row: str) -> str:
-    """`events.resident_state` of a freshly imported resident `row` as a jsonb expression:
-    made from the `Resident` schema's fields, so a field added there is added here (or
-    refused, for a kind of field not handled)."""
-    pairs = []
+def _resident_values_sql(row: str) -> list[tuple[str, str]]:
+    """(field, SQL expression) of `events.resident_state` of a freshly imported resident `row`
+    but for address and warnings: made from the `Resident` schema's fields, so a field added
+    there is added here (or refused, for a kind of field not handled)."""
+    values = []
     for name in events.RESIDENT_COLUMNS:
         field = events.RESIDENT_SCHEMA.fields[name]
         if isinstance(field, ma_fields.DateTime):
@@ -203,23 +203,48 @@ def _resident_payload_sql(row: str) -> str:
             expression = f"{row}.{name}"
         else:
             raise TypeError(f"no SQL for a {type(field).__name__} field ({name})")
-        pairs.append(f"'{name}', {expression}")
-    address = ", ".join(f"'{name}', {row}.{name}" for name in events.ADDRESS_COLUMNS)
+        values.append((name, expression))
+    return values
+
+
+def _address_sql(row: str) -> str:
+    return "jsonb_build_object(" + ", ".join(
+        f"'{name}', {row}.{name}" for name in events.ADDRESS_COLUMNS) + ")"
+
+
+def _resident_payload_sql(row: str) -> str:
+    """`events.resident_state` of a freshly imported resident `row` as a jsonb expression."""
+    pairs = ", ".join(f"'{name}', {expression}"
+                      for name, expression in _resident_values_sql(row))
     # identity.record_warnings: a temporary number, or the NIK's district unknown and its
     # date part (DDMMYY, women's day + 40) beside the birth date.
     warnings = f"""CASE WHEN NOT {row}.has_nik
         THEN jsonb_build_array(CAST(:temporary_warning AS text))
-        ELSE (SELECT coalesce(jsonb_agg(w.message ORDER BY w.position), '[]'::jsonb) FROM (
-            SELECT 1 AS position, replace(CAST(:district_warning AS text), '{{district}}',
-                                          substr({row}.nik, 1, 6)) AS message
-            WHERE NOT substr({row}.nik, 1, 6) = ANY(CAST(:districts AS text[]))
-            UNION ALL
-            SELECT 2, CAST(:birth_date_warning AS text)
-            WHERE lpad((CAST(substr({row}.nik, 7, 2) AS int) % 40)::text, 2, '0')
-                  || substr({row}.nik, 9, 4) <> to_char({row}.birth_date, 'DDMMYY')) AS w)
+        ELSE CASE WHEN substr({row}.nik, 1, 6) = ANY(CAST(:districts AS text[]))
+                  THEN '[]'::jsonb
+                  ELSE jsonb_build_array(replace(CAST(:district_warning AS text),
+                                                 '{{district}}', substr({row}.nik, 1, 6)))
+             END
+             || CASE WHEN lpad((CAST(substr({row}.nik, 7, 2) AS int) % 40)::text, 2, '0')
+                          || substr({row}.nik, 9, 4) = to_char({row}.birth_date, 'DDMMYY')
+                     THEN '[]'::jsonb
+                     ELSE jsonb_build_array(CAST(:birth_date_warning AS text))
+                END
         END"""
-    return (f"jsonb_build_object({', '.join(pairs)}, 'address', jsonb_build_object({address}),"
-            f" 'warnings', {warnings})")
+    return (f"jsonb_build_object({pairs}, 'address', {_address_sql(row)}, "
+            f"'warnings', {warnings})")
+
+
+def _registration_changes_sql(row: str) -> str:
+    """`records.registration_changes` of that payload: every value given, as [null, value]
+    (the address always: it is an object of four keys, never empty)."""
+    pairs = ", ".join(
+        f"'{name}', CASE WHEN {expression} IS NULL THEN NULL "
+        f"ELSE jsonb_build_array(NULL, {expression}) END"
+        for name, expression in _resident_values_sql(row)
+        if name not in ("registered_at", "updated_at"))
+    return (f"jsonb_strip_nulls(jsonb_build_object({pairs})) || "
+            f"jsonb_build_object('address', jsonb_build_array(NULL, {_address_sql(row)}))")
 
 
 _RESIDENT_COLUMNS_SQL = ", ".join(_STAGED)
@@ -245,17 +270,12 @@ _WRITE_STATEMENTS = (
         ORDER BY f.id, s.relationship, s.line""",
     # Each resident's event payload, kept for the history line and the event.
     f"""CREATE TEMP TABLE import_states ON COMMIT DROP AS
-        SELECT s.line, r.id AS resident_id, r.nik, {_resident_payload_sql("r")} AS state
+        SELECT s.line, r.id AS resident_id, r.nik, {_resident_payload_sql("r")} AS state,
+               {_registration_changes_sql("r")} AS changes
         FROM {STAGE} s JOIN residents r ON r.nik = s.nik ORDER BY s.line""",
-    # records.registration_changes: every value given, as [null, value].
     """INSERT INTO resident_changes (resident_id, village_code, changed_at, actor, reason,
                                     changes)
-       SELECT resident_id, :village, :moment, CAST(:actor AS jsonb), 'imported',
-              coalesce((SELECT jsonb_object_agg(key, jsonb_build_array(NULL, value))
-                        FROM jsonb_each(state)
-                        WHERE value NOT IN ('null', '[]', '{}')
-                          AND key NOT IN ('registered_at', 'updated_at', 'warnings')),
-                       '{}'::jsonb)
+       SELECT resident_id, :village, :moment, CAST(:actor AS jsonb), 'imported', changes
        FROM import_states ORDER BY line""",
     f"""INSERT INTO audit_log (at, village_code, subject_nik, action, purpose, actor_role,
                                actor_username, actor_nik, request_id)
