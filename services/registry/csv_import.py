@@ -88,7 +88,7 @@ _ROW_SCHEMA = ResidentImportRow()
 
 
 class RowLoader:
-    """`_ROW_SCHEMA.load(raw)` for one parse, faster (decision 0100): the same schema's own
+    """`_ROW_SCHEMA.load(raw)` for one parse, faster (decision 0102): the same schema's own
     fields, hooks and validators, without marshmallow's per-row machinery, and each field's
     result remembered per distinct cell value (a column repeats a few dozen values: religion,
     SHDK, dusun, dates, names). A field's `deserialize` depends on its cell alone; what depends

@@ -82,7 +82,7 @@ def import_residents(session: Session, outbox: Outbox, village_code: str, csv_te
 def _write_import(session: Session, outbox: Outbox, village: Village,
                   rows: list[csv_import.Row], families: dict[str, list[csv_import.Row]],
                   actor: dict | None, tick: Tick = _no_tick) -> list[tuple[int, str]]:
-    """Write checked rows set-based (decision 0100): the rows go into a temporary staging
+    """Write checked rows set-based (decision 0102): the rows go into a temporary staging
     table by COPY (in slices, a tick between), and every other row is made from it by SQL:
     residents, family cards (heads, first-line order), memberships, each resident's
     `resident.registered` payload (built as `events.resident_state` builds it; a test holds the

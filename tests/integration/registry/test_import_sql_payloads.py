@@ -1,4 +1,4 @@
-"""The CSV import builds its rows, events, history and audit lines in SQL (decision 0100); what
+"""The CSV import builds its rows, events, history and audit lines in SQL (decision 0102); what
 it writes must be what the registry's Python writes for the same resident anywhere else: the
 `resident.registered` payload is `events.resident_state` of the stored record, the card's event
 is `events.family_state`, the history line is `records.registration_changes`, the envelope has

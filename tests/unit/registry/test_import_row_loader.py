@@ -1,4 +1,4 @@
-"""The import's RowLoader (decision 0100) against marshmallow's own load of the same schema: for
+"""The import's RowLoader (decision 0102) against marshmallow's own load of the same schema: for
 many generated rows, valid and invalid at the edges of every rule, both give the same record or
 the same refusal with the same messages. One loader takes all rows, as in a parse, so values it
 remembered from earlier rows (good or bad) meet later rows with other cells beside them."""
