@@ -128,6 +128,17 @@ def insert_rows(session: Session, rows: list[dict]) -> None:
         session.execute(sa.insert(audit_log), rows)
 
 
+def record_statement(subjects: Iterable[tuple[str, str | None]], *, actor: Mapping,
+                     action: str, purpose: str, request_id: str | None = None
+                     ) -> sa.Insert | None:
+    """An INSERT of the rows `record` writes (None: no subjects), for a caller that sends it
+    with its own statements in one round trip (as a data-modifying CTE): it must run in the
+    transaction of the read or change it describes, as `record` does."""
+    rows = audit_rows(subjects, actor=actor, action=action, purpose=purpose,
+                      request_id=request_id)
+    return sa.insert(audit_log).values(rows) if rows else None
+
+
 def record_reads(session: Session, subjects: Iterable[tuple[str | None, str | None]],
                  actor: Mapping | None, purpose: str, request_id: str | None = None) -> None:
     """Append that `actor` read the personal data of each (NIK, village) subject: what a read

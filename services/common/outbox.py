@@ -7,6 +7,7 @@ many events it holds), and it wakes the relay at once instead of at its next pol
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -30,13 +31,20 @@ class Outbox:
         self.service_name = service_name
 
     def record(self, session: Session, type: str, *, village_code: str | None,
-               aggregate_id: str, payload: dict) -> dict:
+               aggregate_id: str, payload: dict, with_statements: Sequence[sa.Insert] = ()
+               ) -> dict:
+        """Record one event. `with_statements`: INSERTs of the same change (its audit row, its
+        history) sent in the same round trip, as data-modifying CTEs of the outbox INSERT."""
         envelope = make_envelope(source=self.service_name, type=type, village_code=village_code,
                                  aggregate_id=aggregate_id, payload=payload)
-        session.execute(outbox.insert().values(
+        # The NOTIFY rides on the INSERT (its RETURNING): one round trip, not two.
+        statement = outbox.insert().values(
             event_id=envelope["event_id"], type=type, village_code=village_code,
-            aggregate_id=str(aggregate_id), envelope=envelope))
-        self._wake_relay(session)
+            aggregate_id=str(aggregate_id), envelope=envelope) \
+            .returning(sa.func.pg_notify(notify_channel(self.service_name), ""))
+        for number, companion in enumerate(with_statements):
+            statement = statement.add_cte(companion.cte(f"with_{number}"))
+        session.execute(statement)
         return envelope
 
     def record_many(self, session: Session, events: list[dict]) -> list[dict]:
