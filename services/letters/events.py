@@ -4,6 +4,9 @@ The payload is the whole aggregate as the service returns it (state-carrying).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import Insert
 from sqlalchemy.orm import Session
 
 from services.common.outbox import Outbox
@@ -29,11 +32,13 @@ EVENT_FOR_STATUS = {
 }
 
 
-def emit_letter(session: Session, outbox: Outbox, state: dict, event_type: str | None = None
-                ) -> dict:
-    """The letter's state as `letter.<its status>` (or `event_type`, e.g. an attachment)."""
+def emit_letter(session: Session, outbox: Outbox, state: dict, event_type: str | None = None,
+                with_statements: Sequence[Insert] = ()) -> dict:
+    """The letter's state as `letter.<its status>` (or `event_type`, e.g. an attachment);
+    `with_statements` go with the outbox INSERT in one round trip (Outbox.record)."""
     outbox.record(session, event_type or EVENT_FOR_STATUS[state["status"]],
-                  village_code=state["village_code"], aggregate_id=state["id"], payload=state)
+                  village_code=state["village_code"], aggregate_id=state["id"], payload=state,
+                  with_statements=with_statements)
     return state
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression
 
 from services.common.tables import add_kernel_tables
 
@@ -141,6 +141,9 @@ class Letter(Base):
     issue_error: Mapped[str | None] = mapped_column(sa.String(500))
     issue_parked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    # Not a column: whether the letter has attachments, when the query that loaded it asked
+    # (app/letters.py, `load_letter(..., step=True)`); None when it did not.
+    has_attachments: Mapped[bool | None] = query_expression()
 
 
 class LetterTransition(Base):

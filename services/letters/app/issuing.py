@@ -18,6 +18,7 @@ from services.letters.app.letter_types import current_template
 from services.letters.app.letters import (
     PDF_PURPOSE,
     SYSTEM_ACTOR,
+    for_step,
     letter_uuid,
     load_letter,
     record_reads,
@@ -117,7 +118,7 @@ def issue_letter(session: Session, outbox: Outbox, store: ObjectStoreClient,
                  now: datetime | None = None) -> dict | None:
     """Render and store the PDF of a signed letter. Returns None when there is nothing to do
     (already issued, or being issued by another worker)."""
-    letter = session.scalars(sa.select(Letter).where(Letter.id == letter_uuid(letter_id))
+    letter = session.scalars(for_step(sa.select(Letter).where(Letter.id == letter_uuid(letter_id)))
                              .with_for_update(skip_locked=True)).first()
     if letter is None or letter.status != domain.SIGNED:
         return None

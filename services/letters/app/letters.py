@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, with_expression
 
 from services.common import audit, roles
 from services.common.config import get_settings
@@ -62,11 +62,27 @@ def _may_see(letter: Letter, scope: str | None, actor: dict | None) -> bool:
     return True
 
 
+# Whether a letter has attachments, read with the letter: a workflow step's view of a letter
+# without any (most letters) then needs no query of its own.
+HAS_ATTACHMENTS = sa.exists().where(Attachment.letter_id == Letter.id)
+
+
+def for_step(stmt: sa.Select) -> sa.Select:
+    """`stmt` (a select of letters) as a workflow step loads a letter: locked, its attributes
+    fresh from the row even if the session held it already, and `has_attachments` loaded."""
+    return stmt.with_for_update().options(with_expression(Letter.has_attachments,
+                                                          HAS_ATTACHMENTS)) \
+        .execution_options(populate_existing=True)
+
+
 def load_letter(session: Session, letter_id: str, scope: str | None, actor: dict | None,
-                for_update: bool = False) -> Letter:
-    """The letter if the caller may see it; NotFound otherwise (no hint that it exists)."""
+                for_update: bool = False, step: bool = False) -> Letter:
+    """The letter if the caller may see it; NotFound otherwise (no hint that it exists).
+    `step`: locked as `for_step` loads it (a step that adds no attachment)."""
     stmt = sa.select(Letter).where(Letter.id == letter_uuid(letter_id))
-    if for_update:
+    if step:
+        stmt = for_step(stmt)
+    elif for_update:
         stmt = stmt.with_for_update()
     letter = session.scalars(stmt).first()
     if letter is None or not _may_see(letter, scope, actor):

@@ -36,10 +36,14 @@ def _series_members(village_code: str, year: int, scope_key: str) -> sa.ColumnEl
     return sa.and_(where, Letter.type_code == scope_key)
 
 
-def next_seq(session: Session, village_code: str, year: int, scope_key: str) -> int:
-    """Take the next number of a series. The update (or the insert of a new series) locks the
-    counter row until the signing transaction ends, so concurrent signings queue here and a
-    rolled-back one gives its number back.
+def next_seq(session: Session, village_code: str, year: int, scope_key: str
+             ) -> tuple[int, datetime]:
+    """Take the next number of a series, and the database server's clock once it is taken.
+    The update (or the insert of a new series) locks the counter row until the signing
+    transaction ends, so concurrent signings queue here and a rolled-back one gives its number
+    back. The clock is read by the same statement's RETURNING, evaluated after the row is
+    locked and updated (one round trip, not two): one clock for every letters process, read
+    after the lock is held.
 
     The next number is also above every sequence the series' letters already carry this year:
     after the village changed its scope or format, a series continues past the numbers another
@@ -48,18 +52,19 @@ def next_seq(session: Session, village_code: str, year: int, scope_key: str) -> 
         .where(_series_members(village_code, year, scope_key)).scalar_subquery()
     key = (COUNTERS.village_code == village_code) & (COUNTERS.year == year) \
         & (COUNTERS.scope_key == scope_key)
-    seq = session.execute(sa.update(NumberCounter).where(key)
-                          .values(last_seq=sa.func.greatest(COUNTERS.last_seq, used) + 1)
-                          .returning(COUNTERS.last_seq)).scalar()
-    if seq is not None:
-        return seq
+    taken = session.execute(sa.update(NumberCounter).where(key)
+                            .values(last_seq=sa.func.greatest(COUNTERS.last_seq, used) + 1)
+                            .returning(COUNTERS.last_seq, _CLOCK)).first()
+    if taken is not None:
+        return taken[0], taken[1].astimezone(UTC)
     stmt = insert(NumberCounter).values(village_code=village_code, year=year,
                                         scope_key=scope_key, last_seq=used + 1)
     stmt = stmt.on_conflict_do_update(  # another signing started the series first
         index_elements=["village_code", "year", "scope_key"],
         set_={"last_seq": sa.func.greatest(COUNTERS.last_seq, used) + 1},
-    ).returning(COUNTERS.last_seq)
-    return session.execute(stmt).scalar_one()
+    ).returning(COUNTERS.last_seq, _CLOCK)
+    seq, at = session.execute(stmt).one()
+    return seq, at.astimezone(UTC)
 
 
 def _give_back(session: Session, village_code: str, year: int, scope_key: str) -> None:
@@ -69,10 +74,8 @@ def _give_back(session: Session, village_code: str, year: int, scope_key: str) -
         & (COUNTERS.scope_key == scope_key)).values(last_seq=COUNTERS.last_seq - 1))
 
 
-def database_now(session: Session) -> datetime:
-    """The database server's clock at this statement (not at the transaction's start): one
-    clock for every letters process, read after the counter lock is held."""
-    return session.execute(sa.select(sa.func.clock_timestamp())).scalar_one().astimezone(UTC)
+# The database server's clock at the statement's evaluation (not at the transaction's start).
+_CLOCK = sa.func.clock_timestamp().label("taken_at")
 
 
 def _number_clash(exc: sa.exc.IntegrityError) -> bool:
@@ -86,7 +89,8 @@ def sign_letter(session: Session, outbox: Outbox, letter_id: str, scope: str | N
     The signing time is read after the counter lock is held, so within a series a later number
     never has an earlier time and the register (Buku Agenda, ordered by time) lists 005 before
     006."""
-    letter = load_letter(session, letter_id, scope, actor, for_update=True)
+    letter = load_letter(session, letter_id, scope, actor, step=True)
+    attachments = [] if letter.has_attachments is False else None  # before a flush expires it
     previous = letter.status
     new_status = domain.decide_step("sign", letter.status, actor.get("role"))
     village = village_info(session, letter.village_code)
@@ -97,8 +101,8 @@ def sign_letter(session: Session, outbox: Outbox, letter_id: str, scope: str | N
     short_code = village.get("short_code") or letter.village_code.rsplit(".", 1)[-1]
     year = clock.local_date(now or clock.now()).year  # checked again once the lock is held
     for _ in range(MAX_NUMBER_CLASHES):
-        seq = next_seq(session, letter.village_code, year, scope_key)
-        signed_at = now or database_now(session)
+        seq, database_now = next_seq(session, letter.village_code, year, scope_key)
+        signed_at = now or database_now
         signed_on = clock.local_date(signed_at)
         if signed_on.year != year:  # the year turned while this signing waited for the lock
             _give_back(session, letter.village_code, year, scope_key)
@@ -121,7 +125,8 @@ def sign_letter(session: Session, outbox: Outbox, letter_id: str, scope: str | N
     else:
         raise Conflict("no free letter number found; check the village number format",
                        fields={"letter_number_format": [number_format]})
-    return record_step(session, outbox, letter, previous, actor, now=signed_at)
+    return record_step(session, outbox, letter, previous, actor, now=signed_at,
+                       attachments=attachments)
 
 
 def _write_signature(letter: Letter, village: dict, actor: dict, new_status: str, number: str,
@@ -130,7 +135,8 @@ def _write_signature(letter: Letter, village: dict, actor: dict, new_status: str
     letter.number = number
     letter.number_year, letter.number_scope, letter.number_seq = year, scope_key, seq
     letter.status = new_status
-    letter.signed_at = signed_at
+    # record_step sets the same moment afterwards: set here, it adds no UPDATE of its own.
+    letter.signed_at = letter.updated_at = signed_at
     letter.signed_by = {**actor_of(actor), "name": village.get("head_name")
                         or actor.get("username"),
                         "title": f"{village['head_title']} {village['name']}"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
@@ -22,18 +23,26 @@ OFFICE_STEPS = ("check", "reject", "cancel")  # signing has its own module: it n
 
 
 def record_step(session: Session, outbox: Outbox, letter: Letter, from_status: str | None,
-                actor: dict, reason: str | None = None, now: datetime | None = None) -> dict:
+                actor: dict, reason: str | None = None, now: datetime | None = None,
+                attachments: list | None = None) -> dict:
     """The transition row, the audit log's line (a letter about a person) and the event of the
-    letter's new status, in the caller's transaction."""
+    letter's new status, in the caller's transaction. `attachments`: the letter's, when the
+    caller knows them (a letter requested in this transaction has none); else they are read,
+    unless the letter was loaded for a step (`load_letter(..., step=True)`) and has none."""
+    if attachments is None and letter.has_attachments is False:
+        attachments = []  # read before the flush below, which expires it
     now = now or clock.now()
     letter.updated_at = now
-    session.add(LetterTransition(letter_id=letter.id, from_status=from_status,
-                                 to_status=letter.status, actor=actor_of(actor), reason=reason,
-                                 at=now))
-    audit.record(session, [(letter.subject_nik, letter.village_code)], actor=actor or {},
-                 action=audit.CHANGE, purpose=f"letter.{letter.status}")
     session.flush()
-    return events.emit_letter(session, outbox, letter_view(session, letter))
+    transition = sa.insert(LetterTransition).values(
+        letter_id=letter.id, from_status=from_status, to_status=letter.status,
+        actor=actor_of(actor), reason=reason, at=now)
+    audited = audit.record_statement([(letter.subject_nik, letter.village_code)],
+                                     actor=actor or {}, action=audit.CHANGE,
+                                     purpose=f"letter.{letter.status}")
+    # The transition, the audit row and the event: one statement, one round trip.
+    return events.emit_letter(session, outbox, letter_view(session, letter, attachments),
+                              with_statements=[transition, audited])
 
 
 def request_letter(session: Session, outbox: Outbox, data: dict, scope: str | None,
@@ -70,7 +79,7 @@ def request_letter(session: Session, outbox: Outbox, data: dict, scope: str | No
         requested_at=now, updated_at=now)
     session.add(letter)
     session.flush()
-    return record_step(session, outbox, letter, None, actor, now=now)
+    return record_step(session, outbox, letter, None, actor, now=now, attachments=[])
 
 
 def change_status(session: Session, outbox: Outbox, letter_id: str, step: str,
@@ -78,7 +87,7 @@ def change_status(session: Session, outbox: Outbox, letter_id: str, step: str,
     """check, reject or cancel."""
     if step not in OFFICE_STEPS:
         raise ValueError(step)
-    letter = load_letter(session, letter_id, scope, actor, for_update=True)
+    letter = load_letter(session, letter_id, scope, actor, step=True)
     previous = letter.status
     letter.status = domain.decide_step(step, letter.status, actor.get("role"), reason)
     if reason is not None:
