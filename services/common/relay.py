@@ -1,14 +1,16 @@
 """Outbox relay: publishes each service's unsent outbox rows to RabbitMQ, in order.
 
 One relay per service is active at a time: it holds a PostgreSQL advisory lock on a session of
-its own and checks, on every pass, that the session still holds it; a relay that lost its lock
-stops publishing before a standby takes over (decision 0021). A pass takes a batch of rows,
+its own, reads the due rows through that session and checks, on every pass that has rows to
+publish, that the session still holds it before publishing; a relay that lost its lock stops
+publishing before a standby takes over (decision 0021). A pass takes a batch of rows,
 publishes them with `mandatory=True` on a channel in confirm mode, waiting for confirms once per
 segment (a run of rows with no aggregate twice) instead of once per row, and marks the confirmed
 ones sent in one UPDATE. A crash between publish and mark re-publishes: consumers are idempotent.
 Between passes the active relay LISTENs on its service's outbox channel (the lock session does):
 a commit that recorded events wakes it at once, and the poll interval is only the fallback
-(decision 0095).
+(decision 0095). A pass that took fewer rows than a batch has published every row committed
+before it, so the relay waits for the next NOTIFY instead of querying again at once.
 
 A row the broker returns (unroutable: a topology fault, since every exchange has a journal queue
 bound to `#`) or rejects is not marked sent: it is retried with backoff, and after
@@ -187,6 +189,10 @@ class Relay:
         self._publisher: _ConfirmingPublisher | None = None
         self._retry_at: dict[int, tuple[float, str]] = {}  # outbox id -> (due, aggregate id)
         self._isolate = 0  # passes left that publish one row at a time (see publish_pending)
+        # Whether the last pass may have left due rows behind (a full batch, or a failure
+        # that stopped it early): the loop then runs the next pass at once instead of waiting
+        # for a NOTIFY.
+        self.more_due = False
 
     def close(self) -> None:
         if self._publisher is not None:
@@ -197,15 +203,19 @@ class Relay:
     def publish_pending(self, lock: Connection | None = None) -> int:
         """Publish up to one batch of due rows and mark the confirmed ones sent.
 
-        With `lock` (the session holding the advisory lock), first checks that it still holds
-        it, and marks rows sent through it: a killed lock session publishes nothing more.
-        Returns how many rows were marked sent.
+        With `lock` (the session holding the advisory lock), reads the due rows through it,
+        checks that it still holds the lock before it publishes any, and marks rows sent
+        through it: a killed lock session publishes nothing more. Returns how many rows were
+        marked sent.
         """
-        if lock is not None:
-            self.check_lock(lock)
-        rows = self._due_rows()
+        self.more_due = False
+        limit = 1 if self._isolate else self.batch_size
+        rows = self._due_rows(lock, limit)
         if not rows:
             return 0
+        if lock is not None:
+            self.check_lock(lock)
+        self.more_due = len(rows) >= limit
         if self._publisher is None:
             try:
                 self._publisher = _ConfirmingPublisher(self.amqp_uri, self.service)
@@ -231,6 +241,7 @@ class Relay:
                 error = exc
             sent += [row.id for row in segment if row.id not in failed and error is None]
             if failed or error:
+                self.more_due = True
                 break
         if error is None:
             self._isolate = max(self._isolate - 1, 0)
@@ -244,7 +255,9 @@ class Relay:
             raise error
         return len(sent)
 
-    def _due_rows(self) -> list:
+    def _due_rows(self, lock: Connection | None = None, limit: int | None = None) -> list:
+        """The rows to publish next, oldest first. Through `lock` when given: the lock
+        session runs in autocommit, so the query is one round trip (no BEGIN, no rollback)."""
         now = time.monotonic()
         waiting = {aggregate for due, aggregate in self._retry_at.values() if due > now}
         set_aside = (sa.select(_OUTBOX.c.aggregate_id)
@@ -254,9 +267,11 @@ class Relay:
                            sa.cast(_OUTBOX.c.envelope, sa.Text).label("body"))
                  .where(_OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts < self.max_attempts,
                         _OUTBOX.c.aggregate_id.not_in(set_aside))
-                 .order_by(_OUTBOX.c.id).limit(1 if self._isolate else self.batch_size))
+                 .order_by(_OUTBOX.c.id).limit(limit or self.batch_size))
         if waiting:  # a row waiting for its retry holds back the later rows of its aggregate
             query = query.where(_OUTBOX.c.aggregate_id.not_in(sorted(waiting)))
+        if lock is not None:
+            return self._execute(lock, query)
         with self.engine.connect() as conn:
             return conn.execute(query).all()
 
@@ -375,7 +390,10 @@ class Relay:
                     lock.execute(sa.text(f'LISTEN "{notify_channel(self.service)}"'))
                     self._announce_set_aside(lock)
                     while not stop.is_set():
-                        if not self.publish_pending(lock):
+                        self.publish_pending(lock)
+                        if not self.more_due:
+                            # Every row committed before this pass's query went out; a later
+                            # commit's NOTIFY wakes the wait at once.
                             self._wait_for_events(lock, stop, poll)
                         backoff = poll
             except LockLost as exc:

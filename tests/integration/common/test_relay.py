@@ -306,3 +306,45 @@ def test_a_commit_wakes_the_relay_at_once_instead_of_at_its_next_poll(kernel_db,
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def _counting_passes(relay: Relay) -> list[int]:
+    """Count the relay's outbox queries (one per pass): a list whose length is the count."""
+    calls: list[int] = []
+    due_rows = relay._due_rows
+
+    def counted(*args, **kwargs):
+        found = due_rows(*args, **kwargs)
+        calls.append(len(found))
+        return found
+
+    relay._due_rows = counted
+    return calls
+
+
+def test_a_commit_costs_one_pass_and_a_full_batch_is_followed_at_once(kernel_db, listener):
+    """A pass that took less than a batch has published every row committed before it: the
+    relay waits for the next NOTIFY instead of querying again at once. A full batch may have
+    left rows behind: the next pass follows at once, not at the next poll or commit."""
+    stop = threading.Event()
+    relay = Relay(KERNEL, engine=kernel_db, batch_size=3)
+    passes = _counting_passes(relay)
+    thread = threading.Thread(target=relay.run, args=(stop, 30.0), daemon=True)
+    thread.start()
+    try:
+        _wait_for(lambda: _lock_holder(kernel_db))
+        time.sleep(0.3)  # the relay has found nothing to publish and sleeps on its channel
+        for _ in range(3):
+            before = len(passes)
+            ids = record(kernel_db, 2)
+            assert [b["event_id"] for b in listener(2, timeout=5)] == ids
+            time.sleep(0.2)
+            assert passes[before:] == [2]  # one pass for the commit, no empty pass after it
+        before = len(passes)
+        ids = record(kernel_db, 7)  # one NOTIFY, three batches
+        assert [b["event_id"] for b in listener(7, timeout=5)] == ids
+        time.sleep(0.2)
+        assert passes[before:] == [3, 3, 1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
