@@ -136,7 +136,11 @@ def record_statement(subjects: Iterable[tuple[str, str | None]], *, actor: Mappi
     transaction of the read or change it describes, as `record` does."""
     rows = audit_rows(subjects, actor=actor, action=action, purpose=purpose,
                       request_id=request_id)
-    return sa.insert(audit_log).values(rows) if rows else None
+    if not rows:
+        return None
+    # One row as keyword values, not a one-item list: a multi-row VALUES has no cache key, so
+    # SQLAlchemy would compile the statement (and the one it is sent with) on every call.
+    return sa.insert(audit_log).values(rows[0] if len(rows) == 1 else rows)
 
 
 def record_reads(session: Session, subjects: Iterable[tuple[str | None, str | None]],
