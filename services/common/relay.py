@@ -1,8 +1,8 @@
 """Outbox relay: publishes each service's unsent outbox rows to RabbitMQ, in order.
 
 One relay per service is active at a time: it holds a PostgreSQL advisory lock on a session of
-its own, reads the due rows through that session and checks, on every pass that has rows to
-publish, that the session still holds it before publishing; a relay that lost its lock stops
+its own and checks, on every pass that has rows to publish, that the session still holds it
+before publishing; a relay that lost its lock stops
 publishing before a standby takes over (decision 0021). A pass takes a batch of rows,
 publishes them with `mandatory=True` on a channel in confirm mode, waiting for confirms once per
 segment (a run of rows with no aggregate twice) instead of once per row, and marks the confirmed
@@ -203,14 +203,14 @@ class Relay:
     def publish_pending(self, lock: Connection | None = None) -> int:
         """Publish up to one batch of due rows and mark the confirmed ones sent.
 
-        With `lock` (the session holding the advisory lock), reads the due rows through it,
-        checks that it still holds the lock before it publishes any, and marks rows sent
-        through it: a killed lock session publishes nothing more. Returns how many rows were
+        With `lock` (the session holding the advisory lock), checks that it still holds the
+        lock before it publishes any row, and marks rows sent through it: a killed lock session
+        publishes nothing more. Returns how many rows were
         marked sent.
         """
         self.more_due = False
         limit = 1 if self._isolate else self.batch_size
-        rows = self._due_rows(lock, limit)
+        rows = self._due_rows(limit)
         if not rows:
             return 0
         if lock is not None:
@@ -255,9 +255,7 @@ class Relay:
             raise error
         return len(sent)
 
-    def _due_rows(self, lock: Connection | None = None, limit: int | None = None) -> list:
-        """The rows to publish next, oldest first. Through `lock` when given: the lock
-        session runs in autocommit, so the query is one round trip (no BEGIN, no rollback)."""
+    def _due_rows(self, limit: int | None = None) -> list:
         now = time.monotonic()
         waiting = {aggregate for due, aggregate in self._retry_at.values() if due > now}
         set_aside = (sa.select(_OUTBOX.c.aggregate_id)
@@ -270,8 +268,6 @@ class Relay:
                  .order_by(_OUTBOX.c.id).limit(limit or self.batch_size))
         if waiting:  # a row waiting for its retry holds back the later rows of its aggregate
             query = query.where(_OUTBOX.c.aggregate_id.not_in(sorted(waiting)))
-        if lock is not None:
-            return self._execute(lock, query)
         with self.engine.connect() as conn:
             return conn.execute(query).all()
 
