@@ -93,7 +93,8 @@ def load(session: Session, model: type, entity_id: str, scope: str | None, what:
 
 def check_unchanged(entity, if_match: str | None, what: str) -> None:
     """The entry's version check (services/common/versions.py); the caller holds its lock."""
-    versions.check_unchanged(entity.updated_at if entity is not None else None, if_match, what)
+    if if_match is not None:  # rows without a version (follow-ups) are loaded here too
+        versions.check_unchanged(entity.updated_at, if_match, what)
 
 
 def district_of(village_code: str) -> str:
