@@ -74,14 +74,14 @@ def import_residents(session: Session, outbox: Outbox, village_code: str, csv_te
         raise Unprocessable("CSV has errors; nothing imported", fields={"rows": errors})
     if dry_run or not rows:
         return report
-    written = _write_import(session, outbox, village, rows, families, actor, tick)
+    written = _write_import(session, outbox, village, rows, actor, tick)
     report["results"] = [{"line": line, "nik": nik} for line, nik in written]
     return report
 
 
 def _write_import(session: Session, outbox: Outbox, village: Village,
-                  rows: list[csv_import.Row], families: dict[str, list[csv_import.Row]],
-                  actor: dict | None, tick: Tick = _no_tick) -> list[tuple[int, str]]:
+                  rows: list[csv_import.Row], actor: dict | None,
+                  tick: Tick = _no_tick) -> list[tuple[int, str]]:
     """Write checked rows set-based (decision 0102): the rows go into a temporary staging
     table by COPY (in slices, a tick between), and every other row is made from it by SQL:
     residents, family cards (heads, first-line order), memberships, each resident's

@@ -2,6 +2,7 @@
 topology faults, poison rows and a lost lock."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -289,23 +290,30 @@ def test_two_relays_for_one_service_keep_order_without_duplicates(kernel_db, lis
     assert listener(1, timeout=0.3) == []
 
 
-def test_a_commit_wakes_the_relay_at_once_instead_of_at_its_next_poll(kernel_db, listener):
-    """LISTEN/NOTIFY: with a 30 s poll, events still leave within a second of their commit."""
+@contextlib.contextmanager
+def _idle_relay(kernel_db, relay: Relay):
+    """`relay` running with a 30 s poll, once it holds the lock, has found nothing to publish
+    and sleeps on its channel: only a NOTIFY wakes it before the poll."""
     stop = threading.Event()
-    relay = Relay(KERNEL, engine=kernel_db)
     thread = threading.Thread(target=relay.run, args=(stop, 30.0), daemon=True)
     thread.start()
     try:
         _wait_for(lambda: _lock_holder(kernel_db))
-        time.sleep(0.3)  # the relay has found nothing to publish and sleeps on its channel
+        time.sleep(0.3)
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def test_a_commit_wakes_the_relay_at_once_instead_of_at_its_next_poll(kernel_db, listener):
+    """LISTEN/NOTIFY: with a 30 s poll, events still leave within a second of their commit."""
+    with _idle_relay(kernel_db, Relay(KERNEL, engine=kernel_db)):
         for _ in range(3):
             started = time.monotonic()
             ids = record(kernel_db, 5)
             assert [b["event_id"] for b in listener(5, timeout=5)] == ids
             assert time.monotonic() - started < 1.0
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 def _counting_passes(relay: Relay) -> list[int]:
@@ -326,14 +334,9 @@ def test_a_commit_costs_one_pass_and_a_full_batch_is_followed_at_once(kernel_db,
     """A pass that took less than a batch has published every row committed before it: the
     relay waits for the next NOTIFY instead of querying again at once. A full batch may have
     left rows behind: the next pass follows at once, not at the next poll or commit."""
-    stop = threading.Event()
     relay = Relay(KERNEL, engine=kernel_db, batch_size=3)
     passes = _counting_passes(relay)
-    thread = threading.Thread(target=relay.run, args=(stop, 30.0), daemon=True)
-    thread.start()
-    try:
-        _wait_for(lambda: _lock_holder(kernel_db))
-        time.sleep(0.3)  # the relay has found nothing to publish and sleeps on its channel
+    with _idle_relay(kernel_db, relay):
         for _ in range(3):
             before = len(passes)
             ids = record(kernel_db, 2)
@@ -345,6 +348,3 @@ def test_a_commit_costs_one_pass_and_a_full_batch_is_followed_at_once(kernel_db,
         assert [b["event_id"] for b in listener(7, timeout=5)] == ids
         time.sleep(0.2)
         assert passes[before:] == [3, 3, 1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
