@@ -78,7 +78,10 @@ DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def _drain(length: int) -> None:
-    """Read and drop an oversized body, so the answer reaches a client that is still sending."""
+    """Read and drop a body the answer does not need (an oversized one, or one refused before
+    it was read: no token, no right), so the answer reaches a client that is still sending
+    instead of a reset connection. The server's input stream ends at the declared length, so
+    what a view already read is not waited for again."""
     if length > DRAIN_LIMIT_BYTES:
         return  # not worth the bandwidth: the server closes, the client may see a reset
     stream, left = request.environ["wsgi.input"], length
@@ -90,6 +93,10 @@ def _drain(length: int) -> None:
 
 
 def _finish_request(response: Response) -> Response:
+    if response.status_code >= 400 and request.content_length:
+        # refused before the view read the body (401, 403, 404...): an upload by a phone whose
+        # token expired must read its 401, not a broken pipe
+        _drain(request.content_length)
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     started = g.get("request_started")
     # The route pattern, never the path: paths carry NIKs and family numbers.

@@ -65,3 +65,14 @@ def test_json_bodies_have_a_smaller_limit_than_uploads(served_gateway):
         f"{served_gateway}/api/v1/villages/{VILLAGE_A}/residents/import",
         b"nik;nama\n" + b"x;y\n" * (MB // 2), "text/csv")
     assert status == 401, body  # past the size check: now it needs a token
+
+
+def test_an_upload_refused_before_it_is_read_gets_its_answer_not_a_reset(served_gateway):
+    """A phone whose token expired sends a 9 MB spreadsheet: it reads the 401 that says so (the
+    gateway reads and drops the body it refused), not a broken pipe."""
+    for _ in range(3):
+        status, body = _post_closing(
+            f"{served_gateway}/api/v1/villages/{VILLAGE_A}/residents/import",
+            b"nik;nama\n" + b"x;y\n" * (9 * MB // 4), "text/csv")
+        assert status == 401, body
+        assert body["error"]["code"] == "unauthorized"
